@@ -1,0 +1,7 @@
+"""skattn: attention networks for scikit-learn users with few labels."""
+
+from .supervised import AttentionClassifier, AttentionRegressor
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["AttentionClassifier", "AttentionRegressor", "__version__"]

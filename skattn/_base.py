@@ -1,0 +1,211 @@
+"""Machinery shared by every skattn estimator.
+
+The base class owns the public ``fit`` (validation, seeding, device, the
+validation split, building and training the skorch net) and the forward pass
+used by ``predict``; each estimator implements :meth:`_check_targets`.
+"""
+
+import contextlib
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted
+
+from ._data import TabularEncoder, check_X
+from .training import make_net
+
+
+def resolve_device(device: str) -> str:
+    """Turn the ``device`` hyperparameter into a concrete torch device string.
+
+    ``"auto"`` is CUDA when available, else the CPU. A CUDA device asked for
+    on a machine without CUDA is an error, not a silent fallback.
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device={device!r} is not a torch device: {error}") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='auto' or device='cpu'."
+        )
+    return str(parsed)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: str):
+    """Seed torch for the block and restore the global RNG state afterwards."""
+    devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+class BaseAttentionEstimator(BaseEstimator):
+    """Base class of the attention estimators; not for direct use."""
+
+    _parameter_constraints = {
+        "d_token": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "d_ffn_factor": [Interval(Real, 0, None, closed="neither")],
+        "attention_dropout": [Interval(Real, 0, 1, closed="left")],
+        "ffn_dropout": [Interval(Real, 0, 1, closed="left")],
+        "residual_dropout": [Interval(Real, 0, 1, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        d_token=32,
+        n_blocks=2,
+        n_heads=4,
+        d_ffn_factor=4 / 3,
+        attention_dropout=0.0,
+        ffn_dropout=0.1,
+        residual_dropout=0.0,
+        lr=1e-3,
+        weight_decay=1e-4,
+        batch_size=128,
+        max_epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.d_token = d_token
+        self.n_blocks = n_blocks
+        self.n_heads = n_heads
+        self.d_ffn_factor = d_ffn_factor
+        self.attention_dropout = attention_dropout
+        self.ffn_dropout = ffn_dropout
+        self.residual_dropout = residual_dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # skorch maps a CUDA-trained net to the CPU when CUDA is missing on load.
+        if "net_" in state:
+            self.device_ = str(self.net_.device)
+
+    def _fit(self, X, y, sample_weight):
+        """Validate, then train; the template behind every public ``fit``."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        if self.d_token % self.n_heads:
+            raise ValueError(
+                f"d_token={self.d_token} must be divisible by n_heads={self.n_heads}."
+            )
+        X = check_X(self, X, reset=True)
+        check_consistent_length(X, y)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+        )
+        target, sample_weight, stratify, d_out = self._check_targets(y, sample_weight)
+
+        self.device_ = resolve_device(self.device)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self.encoder_ = TabularEncoder().fit(X, sample_weight)
+        inputs = self.encoder_.transform(X)
+        inputs["sample_weight"] = sample_weight.astype(np.float32)
+        train, valid = self._split(inputs, target, stratify, seed)
+        with seeded(seed, self.device_):
+            self.net_ = make_net(
+                module_params=self._module_params(d_out),
+                criterion=self._criterion,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                batch_size=self.batch_size,
+                max_epochs=self.max_epochs,
+                n_iter_no_change=self.n_iter_no_change,
+                valid_data=valid,
+                device=self.device_,
+                verbose=self.verbose,
+                random_state=seed,
+            )
+            self.net_.fit(*train)
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _module_params(self, d_out) -> dict:
+        return dict(
+            n_num_features=len(self.encoder_.num_positions_),
+            cat_cardinalities=self.encoder_.cat_cardinalities,
+            d_out=d_out,
+            d_token=self.d_token,
+            n_blocks=self.n_blocks,
+            n_heads=self.n_heads,
+            d_ffn_factor=self.d_ffn_factor,
+            attention_dropout=self.attention_dropout,
+            ffn_dropout=self.ffn_dropout,
+            residual_dropout=self.residual_dropout,
+        )
+
+    def _split(self, inputs, target, stratify, seed):
+        """Split rows into (train, valid) tensors; valid is None without early stopping."""
+        inputs = {key: torch.from_numpy(value) for key, value in inputs.items()}
+        target = torch.from_numpy(target)
+        if not self.early_stopping:
+            return (inputs, target), None
+        rows = np.arange(len(target))
+        if stratify is not None:
+            _, counts = np.unique(stratify, return_counts=True)
+            n_valid = int(np.ceil(self.validation_fraction * len(rows)))
+            # Stratifying needs two rows of every class and room for each in valid.
+            if counts.min() < 2 or n_valid < len(counts) or len(rows) - n_valid < len(counts):
+                stratify = None
+        train_rows, valid_rows = train_test_split(
+            rows, test_size=self.validation_fraction, stratify=stratify, random_state=seed
+        )
+        train_rows, valid_rows = torch.from_numpy(train_rows), torch.from_numpy(valid_rows)
+        train = ({key: value[train_rows] for key, value in inputs.items()}, target[train_rows])
+        valid = ({key: value[valid_rows] for key, value in inputs.items()}, target[valid_rows])
+        return train, valid
+
+    def _forward(self, X) -> np.ndarray:
+        """The network's output for X, as float64 of shape (n_samples, d_out)."""
+        check_is_fitted(self)
+        X = check_X(self, X, reset=False)
+        inputs = {
+            key: torch.from_numpy(value) for key, value in self.encoder_.transform(X).items()
+        }
+        return self.net_.forward(inputs).numpy().astype(np.float64)

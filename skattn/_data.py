@@ -1,0 +1,159 @@
+"""Input handling: validate X, learn column kinds, vocabularies and scaling.
+
+Two kinds of X reach the network:
+
+* a numeric array (NumPy, or a DataFrame whose columns are all numeric or
+  boolean): validated by scikit-learn's ``validate_data`` like any estimator;
+* a DataFrame with ``category``, ``object`` or string columns: those columns
+  are categorical, the rest numeric.
+
+:class:`TabularEncoder` learns, in fit, which columns are categorical, their
+vocabularies and a (weighted) standardisation of the numeric columns; its
+``transform`` produces the ``x_num`` / ``x_cat`` arrays the network eats.
+Nothing here modifies the caller's data.
+"""
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as pdt
+from sklearn.utils.validation import check_array, validate_data
+
+from .nn import MISSING_CODE, N_RESERVED_CODES, UNKNOWN_CODE
+
+
+def _is_numeric_column(dtype) -> bool:
+    return pdt.is_bool_dtype(dtype) or (
+        pdt.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
+    )
+
+
+def check_X(estimator, X, *, reset: bool):
+    """Validate X for ``estimator``; return a numeric array or a DataFrame.
+
+    Sets (``reset=True``) or checks ``n_features_in_`` and
+    ``feature_names_in_`` as scikit-learn does. Numeric input becomes a
+    float array with NaN allowed and inf refused; a DataFrame with
+    categorical columns is returned as is, after the same checks.
+    """
+    if hasattr(X, "iloc") and hasattr(X, "dtypes") and X.ndim == 2:
+        dtypes = list(X.dtypes)
+        for name, dtype in zip(X.columns, dtypes, strict=True):
+            if pdt.is_datetime64_any_dtype(dtype) or pdt.is_timedelta64_dtype(dtype):
+                raise TypeError(
+                    f"Column {name!r} has dtype {dtype}; convert date and time "
+                    "columns to numbers (e.g. seconds or day of week) first."
+                )
+        if not all(_is_numeric_column(dtype) for dtype in dtypes):
+            validate_data(estimator, X, reset=reset, skip_check_array=True)
+            if X.shape[0] == 0:
+                raise ValueError(
+                    f"Found array with 0 sample(s) (shape={X.shape}) while a "
+                    "minimum of 1 is required."
+                )
+            if reset and X.shape[0] < 2:
+                raise ValueError(
+                    f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) "
+                    "while a minimum of 2 is required."
+                )
+            if X.columns.duplicated().any():
+                raise ValueError("X has duplicate column names.")
+            return X
+    return validate_data(
+        estimator,
+        X,
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        ensure_all_finite="allow-nan",
+        ensure_min_samples=2 if reset else 1,
+    )
+
+
+def _column(X, position):
+    return X.iloc[:, position] if hasattr(X, "iloc") else X[:, position]
+
+
+def _numeric_block(X, positions) -> np.ndarray:
+    if hasattr(X, "iloc"):
+        block = X.iloc[:, positions].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        return check_array(
+            block,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=0,
+            ensure_min_features=0,
+        )
+    return np.asarray(X[:, positions], dtype=np.float64)
+
+
+def _sort_key(value):
+    return type(value).__name__, value
+
+
+class TabularEncoder:
+    """Turn validated X into the network's ``x_num`` and ``x_cat`` arrays.
+
+    Attributes
+    ----------
+    num_positions_, cat_positions_ : list of int
+        Column positions of the numeric and of the categorical features.
+    vocabularies_ : list of pandas.Index
+        Known categories of each categorical feature, in code order.
+    mean_, scale_ : ndarray of shape (n_num_features,)
+        Weighted mean and standard deviation of each numeric feature (NaN
+        ignored); ``x_num = (x - mean_) / scale_``.
+    """
+
+    def fit(self, X, sample_weight=None):
+        """Learn column kinds, vocabularies and scaling from validated ``X``."""
+        n_features = X.shape[1]
+        if hasattr(X, "iloc"):
+            numeric = [_is_numeric_column(dtype) for dtype in X.dtypes]
+        else:
+            numeric = [True] * n_features
+        self.num_positions_ = [j for j in range(n_features) if numeric[j]]
+        self.cat_positions_ = [j for j in range(n_features) if not numeric[j]]
+
+        self.vocabularies_ = []
+        for position in self.cat_positions_:
+            values = pd.Series(_column(X, position)).dropna().unique()
+            self.vocabularies_.append(pd.Index(sorted(values, key=_sort_key), dtype=object))
+
+        x_num = _numeric_block(X, self.num_positions_)
+        weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        present = ~np.isnan(x_num)
+        total = (present * weight[:, None]).sum(axis=0)
+        safe_total = np.where(total > 0, total, 1.0)
+        self.mean_ = np.where(present, x_num, 0.0).T @ weight / safe_total
+        squares = np.where(present, x_num - self.mean_, 0.0) ** 2
+        std = np.sqrt(squares.T @ weight / safe_total)
+        # A constant (or all-missing) column carries no scale to learn.
+        self.scale_ = np.where(
+            np.isfinite(std) & (std > 1e-12 * (1 + np.abs(self.mean_))), std, 1.0
+        )
+        return self
+
+    @property
+    def cat_cardinalities(self) -> list:
+        """Number of known categories of each categorical feature."""
+        return [len(vocabulary) for vocabulary in self.vocabularies_]
+
+    def transform(self, X) -> dict:
+        """Encode validated ``X``.
+
+        Returns
+        -------
+        dict with ``x_num`` (float32, shape (n, n_num), NaN = missing) and
+        ``x_cat`` (int64, shape (n, n_cat), codes as in :mod:`skattn.nn`).
+        """
+        x_num = (_numeric_block(X, self.num_positions_) - self.mean_) / self.scale_
+        x_cat = np.empty((X.shape[0], len(self.cat_positions_)), dtype=np.int64)
+        for j, (position, vocabulary) in enumerate(
+            zip(self.cat_positions_, self.vocabularies_, strict=True)
+        ):
+            column = pd.Series(_column(X, position), dtype=object)
+            index = vocabulary.get_indexer(column)
+            codes = np.where(index < 0, UNKNOWN_CODE, index + N_RESERVED_CODES)
+            x_cat[:, j] = np.where(column.isna(), MISSING_CODE, codes)
+        # Huge but finite inputs (1e30) must not become inf in float32.
+        x_num = np.clip(x_num, -1e6, 1e6)
+        return {"x_num": x_num.astype(np.float32), "x_cat": x_cat}

@@ -1,0 +1,96 @@
+"""Parameter documentation shared by several estimators, written once."""
+
+
+class Substitution:
+    """Fill ``%(name)s`` placeholders of a docstring (imbalanced-learn's pattern)."""
+
+    def __init__(self, **params):
+        self.params = params
+
+    def __call__(self, obj):
+        obj.__doc__ = obj.__doc__ % self.params
+        return obj
+
+
+_network_parameters = """d_token : int, default=32
+        Size of each feature token. FT-Transformer uses 192 on a GPU; 32 is
+        enough for tables of a few dozen columns and keeps a CPU fast.
+
+    n_blocks : int, default=2
+        Number of transformer blocks.
+
+    n_heads : int, default=4
+        Attention heads per block; must divide ``d_token``.
+
+    d_ffn_factor : float, default=4/3
+        Hidden size of each block's feed-forward network, as a multiple of
+        ``d_token``.
+
+    attention_dropout : float, default=0.0
+        Dropout on the attention weights. Off by default: on a CPU, drawing
+        the masks costs about half the training time.
+
+    ffn_dropout : float, default=0.1
+        Dropout inside the feed-forward networks.
+
+    residual_dropout : float, default=0.0
+        Dropout on each block's branches before they are added back."""
+
+_training_parameters = """lr : float, default=1e-3
+        Learning rate of the AdamW optimiser.
+
+    weight_decay : float, default=1e-4
+        AdamW weight decay (not applied to embeddings, norms and biases).
+
+    batch_size : int, default=128
+        Rows per mini-batch.
+
+    max_epochs : int, default=100
+        Maximum number of passes over the training rows.
+
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the training rows (stratified by
+        class for classifiers) and stop when their loss has not improved for
+        ``n_iter_no_change`` epochs; the best weights are then restored from
+        memory (no files are written).
+
+    validation_fraction : float, default=0.1
+        Share of the training rows held out for early stopping.
+
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+
+    device : str, default="auto"
+        Where to train and predict: ``"auto"`` picks CUDA when available and
+        the CPU otherwise; ``"cpu"``, ``"cuda"`` or ``"cuda:1"`` force one.
+        The choice is resolved at fit into ``device_``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the validation
+        split. An int makes results on the CPU repeatable bit for bit.
+
+    verbose : int, default=0
+        Print a line per epoch with the losses when positive."""
+
+_fitted_attributes = """n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    device_ : str
+        The device the network was trained on.
+
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the
+        :class:`skattn.nn.FTTransformer` and ``net_.history`` the per-epoch
+        losses."""
+
+shared_docs = Substitution(
+    network_parameters=_network_parameters,
+    training_parameters=_training_parameters,
+    fitted_attributes=_fitted_attributes,
+)

@@ -1,0 +1,17 @@
+"""Pure PyTorch building blocks of skattn (no scikit-learn, no skorch)."""
+
+from .attention import MultiheadSelfAttention
+from .encoder import TransformerBlock, TransformerEncoder
+from .model import FTTransformer
+from .tokenizer import MISSING_CODE, N_RESERVED_CODES, UNKNOWN_CODE, FeatureTokenizer
+
+__all__ = [
+    "MISSING_CODE",
+    "N_RESERVED_CODES",
+    "UNKNOWN_CODE",
+    "FTTransformer",
+    "FeatureTokenizer",
+    "MultiheadSelfAttention",
+    "TransformerBlock",
+    "TransformerEncoder",
+]

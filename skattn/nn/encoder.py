@@ -1,0 +1,121 @@
+"""Pre-norm transformer blocks over feature tokens."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attention import MultiheadSelfAttention
+
+
+class ReGLU(nn.Module):
+    """ReLU gated linear unit: splits the last dimension in two, ``a * relu(b)``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = x.chunk(2, dim=-1)
+        return a * F.relu(b)
+
+
+class TransformerBlock(nn.Module):
+    """One pre-norm block: ``x + attn(norm(x))``, then ``x + ffn(norm(x))``.
+
+    Parameters
+    ----------
+    d_token : int
+        Token size.
+    n_heads : int
+        Attention heads.
+    d_ffn : int
+        Hidden size of the feed-forward network (ReGLU, as FT-Transformer).
+    attention_dropout, ffn_dropout, residual_dropout : float
+        Dropout on attention weights, on the feed-forward hidden layer, and
+        on each branch before it is added back.
+
+    Examples
+    --------
+    >>> import torch
+    >>> block = TransformerBlock(d_token=8, n_heads=2, d_ffn=16, attention_dropout=0.0,
+    ...                          ffn_dropout=0.0, residual_dropout=0.0)
+    >>> out, weights = block(torch.randn(4, 3, 8), need_weights=True)
+    >>> out.shape, weights.shape
+    (torch.Size([4, 3, 8]), torch.Size([4, 2, 3, 3]))
+    """
+
+    def __init__(
+        self,
+        *,
+        d_token: int,
+        n_heads: int,
+        d_ffn: int,
+        attention_dropout: float,
+        ffn_dropout: float,
+        residual_dropout: float,
+    ):
+        super().__init__()
+        if d_ffn < 1:
+            raise ValueError(f"{d_ffn=} must be positive")
+        self.attention_norm = nn.LayerNorm(d_token)
+        self.attention = MultiheadSelfAttention(
+            d_token=d_token, n_heads=n_heads, dropout=attention_dropout
+        )
+        self.ffn_norm = nn.LayerNorm(d_token)
+        self.ffn = nn.Sequential(
+            nn.Linear(d_token, 2 * d_ffn),
+            ReGLU(),
+            nn.Dropout(ffn_dropout),
+            nn.Linear(d_ffn, d_token),
+        )
+        self.residual_dropout = nn.Dropout(residual_dropout)
+
+    def forward(self, x: torch.Tensor, *, need_weights: bool = False):
+        """Apply the block to ``x`` of shape (batch, n_tokens, d_token).
+
+        Returns the new tokens (same shape) and the attention weights of
+        shape (batch, n_heads, n_tokens, n_tokens), or None.
+        """
+        attended, weights = self.attention(self.attention_norm(x), need_weights=need_weights)
+        x = x + self.residual_dropout(attended)
+        x = x + self.residual_dropout(self.ffn(self.ffn_norm(x)))
+        return x, weights
+
+
+class TransformerEncoder(nn.Module):
+    """A stack of :class:`TransformerBlock` followed by a final LayerNorm.
+
+    Parameters
+    ----------
+    n_blocks : int
+        Number of blocks.
+    **block_kwargs
+        Keyword arguments of :class:`TransformerBlock`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> encoder = TransformerEncoder(n_blocks=2, d_token=8, n_heads=2, d_ffn=16,
+    ...                              attention_dropout=0.0, ffn_dropout=0.0,
+    ...                              residual_dropout=0.0)
+    >>> tokens, maps = encoder(torch.randn(4, 3, 8), need_weights=True)
+    >>> tokens.shape, maps.shape
+    (torch.Size([4, 3, 8]), torch.Size([4, 2, 2, 3, 3]))
+    """
+
+    def __init__(self, *, n_blocks: int, **block_kwargs):
+        super().__init__()
+        if n_blocks < 1:
+            raise ValueError(f"{n_blocks=} must be positive")
+        self.blocks = nn.ModuleList(TransformerBlock(**block_kwargs) for _ in range(n_blocks))
+        self.norm = nn.LayerNorm(block_kwargs["d_token"])
+
+    def forward(self, x: torch.Tensor, *, need_weights: bool = False):
+        """Encode tokens of shape (batch, n_tokens, d_token).
+
+        Returns
+        -------
+        tokens : Tensor of shape (batch, n_tokens, d_token)
+        maps : Tensor of shape (batch, n_blocks, n_heads, n_tokens, n_tokens) or None
+        """
+        maps = []
+        for block in self.blocks:
+            x, weights = block(x, need_weights=need_weights)
+            maps.append(weights)
+        return self.norm(x), torch.stack(maps, dim=1) if need_weights else None

@@ -1,0 +1,99 @@
+"""The attention network for tables: tokenizer, encoder, head on CLS."""
+
+import torch
+from torch import nn
+
+from .encoder import TransformerEncoder
+from .tokenizer import FeatureTokenizer
+
+
+class FTTransformer(nn.Module):
+    """Feature-token transformer with a prediction head on the CLS token.
+
+    Every input column becomes a token (:class:`FeatureTokenizer`), a stack
+    of pre-norm self-attention blocks mixes them (:class:`TransformerEncoder`)
+    and a head maps the CLS output to ``d_out`` numbers (logits for a
+    classifier, a standardised target for a regressor).
+
+    Parameters
+    ----------
+    n_num_features : int
+        Number of numeric features.
+    cat_cardinalities : sequence of int
+        Number of known categories per categorical feature.
+    d_out : int
+        Output size.
+    d_token : int, default=32
+        Token size.
+    n_blocks : int, default=2
+        Number of transformer blocks.
+    n_heads : int, default=4
+        Attention heads per block; must divide ``d_token``.
+    d_ffn_factor : float, default=4/3
+        Feed-forward hidden size as a multiple of ``d_token``.
+    attention_dropout, ffn_dropout, residual_dropout : float
+        Dropout rates (see :class:`TransformerBlock`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = FTTransformer(n_num_features=3, cat_cardinalities=[4], d_out=2)
+    >>> logits, maps = model(torch.randn(5, 3), torch.full((5, 1), 2),
+    ...                      return_attention=True)
+    >>> logits.shape, maps.shape
+    (torch.Size([5, 2]), torch.Size([5, 2, 4, 5, 5]))
+    """
+
+    def __init__(
+        self,
+        *,
+        n_num_features: int,
+        cat_cardinalities,
+        d_out: int,
+        d_token: int = 32,
+        n_blocks: int = 2,
+        n_heads: int = 4,
+        d_ffn_factor: float = 4 / 3,
+        attention_dropout: float = 0.0,
+        ffn_dropout: float = 0.1,
+        residual_dropout: float = 0.0,
+    ):
+        super().__init__()
+        if d_out < 1:
+            raise ValueError(f"{d_out=} must be positive")
+        self.tokenizer = FeatureTokenizer(
+            n_num_features=n_num_features,
+            cat_cardinalities=cat_cardinalities,
+            d_token=d_token,
+        )
+        self.encoder = TransformerEncoder(
+            n_blocks=n_blocks,
+            d_token=d_token,
+            n_heads=n_heads,
+            d_ffn=max(1, round(d_token * d_ffn_factor)),
+            attention_dropout=attention_dropout,
+            ffn_dropout=ffn_dropout,
+            residual_dropout=residual_dropout,
+        )
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out))
+
+    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, return_attention=False):
+        """Predict from a batch.
+
+        Parameters
+        ----------
+        x_num : Tensor of shape (batch, n_num_features), float
+        x_cat : Tensor of shape (batch, n_cat_features), int64
+        return_attention : bool, default=False
+            Also return the attention maps.
+
+        Returns
+        -------
+        out : Tensor of shape (batch, d_out)
+        maps : Tensor of shape (batch, n_blocks, n_heads, n_tokens, n_tokens)
+            Only when ``return_attention``; token 0 is CLS, then the numeric
+            and the categorical features in input order.
+        """
+        tokens, maps = self.encoder(self.tokenizer(x_num, x_cat), need_weights=return_attention)
+        out = self.head(tokens[:, 0])
+        return (out, maps) if return_attention else out

@@ -1,0 +1,146 @@
+"""The skorch net every skattn estimator trains, and the one way to build it."""
+
+import math
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
+from skorch.utils import to_tensor
+
+from ..nn import FTTransformer
+
+# FT-Transformer's recipe: no weight decay on embeddings, norms and biases.
+_NO_DECAY = [
+    ("tokenizer.*", {"weight_decay": 0.0}),
+    ("*norm*", {"weight_decay": 0.0}),
+    ("*bias", {"weight_decay": 0.0}),
+]
+
+
+class TensorBatches:
+    """Mini-batches sliced from whole tensors (no per-row Python).
+
+    Parameters
+    ----------
+    X : dict of str to Tensor
+        Inputs, all with the same first dimension.
+    y : Tensor or None
+        Targets.
+    batch_size : int
+    shuffle : bool
+        Draw a new permutation from ``generator`` on every pass.
+    generator : torch.Generator or None
+    """
+
+    def __init__(self, X, y, *, batch_size, shuffle, generator=None):
+        self.X, self.y = X, y
+        self.n_rows = len(next(iter(X.values())))
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self):
+        return math.ceil(self.n_rows / self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(self.n_rows, generator=self.generator) if self.shuffle else None
+        for start in range(0, self.n_rows, self.batch_size):
+            rows = slice(start, start + self.batch_size)
+            if order is not None:
+                rows = order[rows]
+            yield (
+                {key: value[rows] for key, value in self.X.items()},
+                None if self.y is None else self.y[rows],
+            )
+
+
+class TabularNet(NeuralNet):
+    """A skorch ``NeuralNet`` for dict inputs ``{"x_num", "x_cat", "sample_weight"}``.
+
+    The loss is the sample-weighted mean of the criterion's per-row losses;
+    batches come from :class:`TensorBatches`, shuffled by a generator seeded
+    with ``random_state``.
+    """
+
+    def __init__(self, *args, random_state=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.random_state = random_state
+
+    def initialize(self):
+        self.generator_ = torch.Generator().manual_seed(self.random_state)
+        return super().initialize()
+
+    def get_iterator(self, dataset, training=False):
+        return TensorBatches(
+            dataset.X,
+            dataset.y,
+            batch_size=self.batch_size,
+            shuffle=training,
+            generator=self.generator_,
+        )
+
+    def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device)
+        return self.module_(x["x_num"], x["x_cat"], **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        losses = self.criterion_(y_pred, to_tensor(y_true, device=self.device))
+        weight = to_tensor(X["sample_weight"], device=self.device)
+        return (losses * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
+def make_net(
+    *,
+    module_params,
+    criterion,
+    lr,
+    weight_decay,
+    batch_size,
+    max_epochs,
+    n_iter_no_change,
+    valid_data,
+    device,
+    verbose,
+    random_state,
+):
+    """Build the skorch net for an estimator's flat hyperparameters.
+
+    Parameters
+    ----------
+    module_params : dict
+        Keyword arguments of :class:`skattn.nn.FTTransformer`.
+    criterion : torch loss class
+        Instantiated with ``reduction="none"``; the net weights the rows.
+    valid_data : tuple (X, y) or None
+        Held-out rows for early stopping; None trains on everything for
+        ``max_epochs`` epochs.
+    n_iter_no_change : int
+        Patience of early stopping, in epochs; the best weights are kept in
+        memory and restored at the end.
+    """
+    callbacks = []
+    train_split = None
+    if valid_data is not None:
+        train_split = predefined_split(Dataset(*valid_data))
+        callbacks.append(
+            EarlyStopping(monitor="valid_loss", patience=n_iter_no_change, load_best=True)
+        )
+    return TabularNet(
+        FTTransformer,
+        criterion=criterion,
+        criterion__reduction="none",
+        optimizer=torch.optim.AdamW,
+        optimizer__param_groups=_NO_DECAY,
+        lr=lr,
+        optimizer__weight_decay=weight_decay,
+        batch_size=batch_size,
+        max_epochs=max_epochs,
+        train_split=train_split,
+        callbacks=callbacks,
+        device=device,
+        verbose=verbose,
+        random_state=random_state,
+        **{f"module__{key}": value for key, value in module_params.items()},
+    )

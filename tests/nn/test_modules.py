@@ -1,0 +1,79 @@
+"""The torch building blocks, used alone (no estimator)."""
+
+import pytest
+import torch
+
+from skattn.nn import (
+    MISSING_CODE,
+    N_RESERVED_CODES,
+    UNKNOWN_CODE,
+    FeatureTokenizer,
+    FTTransformer,
+    MultiheadSelfAttention,
+)
+
+
+def test_attention_weights_are_distributions():
+    attention = MultiheadSelfAttention(d_token=8, n_heads=2, dropout=0.0).eval()
+    _, weights = attention(torch.randn(3, 5, 8), need_weights=True)
+    assert weights.shape == (3, 2, 5, 5)
+    assert torch.all(weights >= 0)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 2, 5))
+
+
+def test_fused_and_explicit_attention_agree():
+    attention = MultiheadSelfAttention(d_token=8, n_heads=2, dropout=0.0).eval()
+    x = torch.randn(4, 6, 8)
+    fused, _ = attention(x)
+    explicit, _ = attention(x, need_weights=True)
+    torch.testing.assert_close(fused, explicit, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(d_token=10, n_heads=3, dropout=0.0), "divisible"),
+        (dict(d_token=8, n_heads=2, dropout=1.0), "dropout"),
+    ],
+)
+def test_attention_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MultiheadSelfAttention(**kwargs)
+
+
+def test_tokenizer_uses_missing_token_for_nan_whatever_the_rest():
+    tokenizer = FeatureTokenizer(n_num_features=2, cat_cardinalities=[], d_token=4)
+    tokens = tokenizer(torch.tensor([[float("nan"), 1.0], [float("nan"), -3.0]]), None)
+    torch.testing.assert_close(tokens[0, 1], tokenizer.num_missing[0])
+    torch.testing.assert_close(tokens[0, 1], tokens[1, 1])
+    assert not torch.allclose(tokens[0, 2], tokens[1, 2])
+
+
+def test_tokenizer_gives_missing_and_unknown_categories_their_own_tokens():
+    tokenizer = FeatureTokenizer(n_num_features=0, cat_cardinalities=[3], d_token=4)
+    codes = torch.tensor([[MISSING_CODE], [UNKNOWN_CODE], [N_RESERVED_CODES], [N_RESERVED_CODES]])
+    tokens = tokenizer(torch.empty(4, 0), codes)[:, 1]
+    assert tokens.shape == (4, 4)
+    assert len({tuple(token.tolist()) for token in tokens}) == 3
+
+
+def test_tokenizer_needs_a_feature():
+    with pytest.raises(ValueError, match="at least one feature"):
+        FeatureTokenizer(n_num_features=0, cat_cardinalities=[], d_token=4)
+
+
+def test_model_returns_attention_maps_without_changing_its_output():
+    model = FTTransformer(n_num_features=3, cat_cardinalities=[4], d_out=2, n_blocks=2).eval()
+    x_num, x_cat = torch.randn(5, 3), torch.full((5, 1), N_RESERVED_CODES)
+    out = model(x_num, x_cat)
+    out_again, maps = model(x_num, x_cat, return_attention=True)
+    torch.testing.assert_close(out, out_again, rtol=1e-5, atol=1e-6)
+    assert maps.shape == (5, 2, 4, 5, 5)  # batch, blocks, heads, CLS + 4 features
+
+
+def test_model_rows_do_not_influence_each_other():
+    model = FTTransformer(n_num_features=3, cat_cardinalities=[], d_out=2).eval()
+    x = torch.randn(6, 3)
+    together = model(x, torch.empty(6, 0, dtype=torch.long))
+    alone = model(x[:1], torch.empty(1, 0, dtype=torch.long))
+    torch.testing.assert_close(together[:1], alone, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,258 @@
+"""What users rely on from AttentionClassifier and AttentionRegressor."""
+
+import io
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_moons
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from skattn import AttentionClassifier, AttentionRegressor
+
+SMALL = dict(d_token=16, n_heads=2, max_epochs=30, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return make_moons(n_samples=400, noise=0.1, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(moons):
+    X, y = moons
+    return AttentionClassifier(**SMALL).fit(X, y)
+
+
+def test_learns_a_problem_a_linear_model_cannot(moons):
+    X, y = moons
+    X_test, y_test = make_moons(n_samples=400, noise=0.1, random_state=1)
+    clf = AttentionClassifier(max_epochs=60, random_state=0).fit(X, y)
+    assert clf.score(X_test, y_test) >= 0.95
+
+
+def test_uses_a_categorical_column_that_carries_the_signal():
+    rng = np.random.RandomState(0)
+    n = 400
+    colour = rng.choice(["red", "green", "blue", "black"], size=n)
+    X = pd.DataFrame({"noise": rng.randn(n), "colour": colour})
+    y = np.isin(colour, ["red", "blue"]).astype(int)
+    clf = AttentionClassifier(**SMALL).fit(X[:300], y[:300])
+    assert clf.score(X[300:], y[300:]) >= 0.95
+
+
+def test_string_labels_round_trip(moons):
+    X, y = moons
+    labels = np.array(["left", "right"])[y]
+    clf = AttentionClassifier(**SMALL).fit(X, labels)
+    assert list(clf.classes_) == ["left", "right"]
+    assert set(clf.predict(X)) <= {"left", "right"}
+
+
+def test_predict_proba_is_float64_and_sums_to_one(fitted, moons):
+    proba = fitted.predict_proba(moons[0])
+    assert proba.dtype == np.float64
+    assert proba.shape == (400, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(fitted.classes_[proba.argmax(1)], fitted.predict(moons[0]))
+
+
+def test_zero_weight_rows_do_not_influence_the_fit(moons):
+    X, y = moons
+    corrupted = y.copy()
+    wrong = np.arange(len(y)) % 3 != 0  # two labels in three are flipped
+    corrupted[wrong] = 1 - corrupted[wrong]
+    ignored = AttentionClassifier(**SMALL).fit(X, corrupted, sample_weight=(~wrong).astype(float))
+    trusted = AttentionClassifier(**SMALL).fit(X, corrupted)
+    assert ignored.score(X, y) >= 0.9
+    assert trusted.score(X, y) < 0.5
+
+
+def test_heavily_weighted_class_dominates():
+    X, y = make_classification(n_samples=300, n_features=5, class_sep=0.3, random_state=0)
+    plain = AttentionClassifier(**SMALL).fit(X, y)
+    heavy = AttentionClassifier(**SMALL, class_weight={0: 50.0, 1: 1.0}).fit(X, y)
+    assert np.mean(heavy.predict(X) == 0) > np.mean(plain.predict(X) == 0) + 0.2
+    balanced = AttentionClassifier(**SMALL, class_weight="balanced").fit(X, y)
+    assert balanced.score(X, y) > 0.6
+
+
+def test_regressor_fits_a_nonlinear_target_at_any_scale():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(500, 2))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2
+    reg = AttentionRegressor(**{**SMALL, "max_epochs": 80}).fit(X[:400], y[:400])
+    assert reg.score(X[400:], y[400:]) > 0.9
+    scaled = AttentionRegressor(**{**SMALL, "max_epochs": 80}).fit(X[:400], 1e6 * y[:400] + 3e6)
+    np.testing.assert_allclose(scaled.predict(X[400:]), 1e6 * reg.predict(X[400:]) + 3e6,
+                               rtol=1e-3, atol=1e3)
+
+
+def test_same_random_state_gives_identical_predictions(moons):
+    X, y = moons
+    first = AttentionClassifier(**SMALL).fit(X, y).predict_proba(X)
+    second = AttentionClassifier(**SMALL).fit(X, y).predict_proba(X)
+    other = AttentionClassifier(**{**SMALL, "random_state": 1}).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+def test_fit_does_not_change_the_global_torch_seed(moons):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    AttentionClassifier(**{**SMALL, "max_epochs": 2}).fit(*moons)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_joblib_round_trip_predicts_identically(fitted, moons, tmp_path):
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(moons[0]), fitted.predict_proba(moons[0]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fitted_model_predicts_after_load(moons):
+    X, y = moons
+    clf = AttentionClassifier(**{**SMALL, "device": "cuda"}).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+
+
+def test_cuda_fitted_model_loads_on_a_machine_without_cuda(fitted, moons, monkeypatch):
+    # Pretend the model was trained on CUDA, then load it where CUDA is absent:
+    # the weights are remapped to the CPU with a warning and predict works.
+    clf = pickle.loads(pickle.dumps(fitted))
+    clf.device_ = clf.net_.device = "cuda"
+    payload = io.BytesIO()
+    joblib.dump(clf, payload)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    payload.seek(0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = joblib.load(payload)
+    assert any("CUDA" in str(warning.message) for warning in caught)
+    assert loaded.device_ == "cpu"
+    np.testing.assert_array_equal(loaded.predict(moons[0]), fitted.predict(moons[0]))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_requested_without_cuda_is_a_clear_error(moons):
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        AttentionClassifier(device="cuda").fit(*moons)
+
+
+def test_works_in_pipeline_grid_search_and_cross_validation(moons):
+    X, y = moons
+    pipe = make_pipeline(FunctionTransformer(), AttentionClassifier(**{**SMALL, "max_epochs": 5}))
+    search = GridSearchCV(pipe, {"attentionclassifier__d_token": [8, 16]}, cv=2).fit(X, y)
+    assert search.best_params_["attentionclassifier__d_token"] in (8, 16)
+    scores = cross_val_score(clone(pipe), X, y, cv=3)
+    assert scores.shape == (3,) and np.all(scores > 0.5)
+
+
+def test_unseen_category_at_predict_is_not_an_error():
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0] * 5, "c": ["x", "y"] * 10})
+    y = [0, 1] * 10
+    clf = AttentionClassifier(**{**SMALL, "max_epochs": 3}).fit(X, y)
+    new = pd.DataFrame({"a": [1.0, 2.0], "c": ["never seen", None]})
+    assert clf.predict_proba(new).shape == (2, 2)
+
+
+def test_early_stopping_stops_early_and_writes_no_files(moons, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    X, y = moons
+    stopped = AttentionClassifier(**{**SMALL, "max_epochs": 500, "n_iter_no_change": 3}).fit(X, y)
+    assert stopped.n_iter_ < 500
+    assert list(tmp_path.iterdir()) == []
+    full = AttentionClassifier(**{**SMALL, "max_epochs": 7, "early_stopping": False}).fit(X, y)
+    assert full.n_iter_ == 7
+
+
+def test_verbose_prints_progress_and_silence_is_the_default(moons, capsys):
+    AttentionClassifier(**{**SMALL, "max_epochs": 2}).fit(*moons)
+    assert capsys.readouterr().out == ""
+    AttentionClassifier(**{**SMALL, "max_epochs": 2, "verbose": 1}).fit(*moons)
+    assert "train_loss" in capsys.readouterr().out
+
+
+def test_caller_data_is_not_modified():
+    X = pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0] * 5, "c": ["x", "y", None, "x"] * 5})
+    y = np.array([0, 1] * 10)
+    weight = np.linspace(0.5, 2, 20)
+    copies = X.copy(), y.copy(), weight.copy()
+    clf = AttentionClassifier(**{**SMALL, "max_epochs": 2}).fit(X, y, sample_weight=weight)
+    clf.predict(X)
+    pd.testing.assert_frame_equal(X, copies[0])
+    np.testing.assert_array_equal(y, copies[1])
+    np.testing.assert_array_equal(weight, copies[2])
+
+
+def _fit(X, y, estimator=AttentionClassifier):
+    return estimator(**{**SMALL, "max_epochs": 1}).fit(X, y)
+
+
+X4 = np.arange(40, dtype=float).reshape(10, 4)
+Y4 = np.array([0, 1] * 5)
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "error", "message"),
+    [
+        (np.empty((0, 4)), [], ValueError, "0 sample"),
+        (X4[:1], Y4[:1], ValueError, "1 sample"),
+        (X4, np.zeros(10), ValueError, "only one class"),
+        (X4, np.where(Y4 == 0, np.nan, 1.0), ValueError, "NaN"),
+        (X4, np.where(Y4 == 0, np.inf, 1.0), ValueError, "infinity"),
+        (X4, np.linspace(0, 1, 10), ValueError, "Unknown label type"),
+        (X4 + 1j, Y4, ValueError, "Complex data not supported"),
+        (sp.csr_matrix(X4), Y4, TypeError, "dense data is required"),
+        (X4.reshape(10, 2, 2), Y4, ValueError, "dim 3"),
+        (np.where(X4 > 30, np.inf, X4), Y4, ValueError, "infinity"),
+        (X4, Y4[:5], ValueError, "inconsistent numbers of samples"),
+    ],
+)
+def test_bad_input_at_fit_gets_a_clear_error(X, y, error, message):
+    with pytest.raises(error, match=message):
+        _fit(X, y)
+
+
+def test_bad_input_at_predict_gets_a_clear_error():
+    clf = _fit(X4, Y4)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        clf.predict(X4[:, :3])
+    frame_clf = _fit(pd.DataFrame(X4, columns=list("abcd")), Y4)
+    with pytest.raises(ValueError, match="feature names should match"):
+        frame_clf.predict(pd.DataFrame(X4, columns=list("abce")))
+
+
+def test_sample_weight_must_be_non_negative_and_not_all_zero():
+    with pytest.raises(ValueError, match="Negative values"):
+        AttentionClassifier().fit(X4, Y4, sample_weight=-np.ones(10))
+    with pytest.raises(ValueError, match="non-zero"):
+        AttentionClassifier().fit(X4, Y4, sample_weight=np.zeros(10))
+
+
+def test_incompatible_architecture_is_a_clear_error():
+    with pytest.raises(ValueError, match="divisible"):
+        AttentionClassifier(d_token=10, n_heads=4).fit(X4, Y4)
+
+
+def test_date_columns_are_refused_with_advice():
+    X = pd.DataFrame({"when": pd.date_range("2020", periods=10), "c": ["a", "b"] * 5})
+    with pytest.raises(TypeError, match="convert date"):
+        _fit(X, Y4)
+
+
+def test_no_warnings_on_a_clean_fit(moons):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AttentionClassifier(**{**SMALL, "max_epochs": 2}).fit(*moons).predict(moons[0])
