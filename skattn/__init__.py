@@ -1,7 +1,13 @@
 """skattn: attention networks for scikit-learn users with few labels."""
 
+from .self_training import AttentionSelfTrainingClassifier
 from .supervised import AttentionClassifier, AttentionRegressor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["AttentionClassifier", "AttentionRegressor", "__version__"]
+__all__ = [
+    "AttentionClassifier",
+    "AttentionRegressor",
+    "AttentionSelfTrainingClassifier",
+    "__version__",
+]

@@ -40,6 +40,23 @@ def resolve_device(device: str) -> str:
     return str(parsed)
 
 
+def labeled_mask(y) -> np.ndarray:
+    """The semi-supervised convention, in one place: ``y == -1`` is unlabeled.
+
+    Returns a boolean array, True where ``y`` holds a label.
+    """
+    return np.asarray(y != -1, dtype=bool)
+
+
+def select_rows(inputs, target, rows):
+    """Tensors of the given rows: ``({name: tensor}, target tensor)``."""
+    rows = torch.as_tensor(rows)
+    return (
+        {key: torch.as_tensor(value)[rows] for key, value in inputs.items()},
+        torch.as_tensor(target)[rows],
+    )
+
+
 @contextlib.contextmanager
 def seeded(seed: int, device: str):
     """Seed torch for the block and restore the global RNG state afterwards."""
@@ -126,7 +143,21 @@ class BaseAttentionEstimator(BaseEstimator):
             self.device_ = str(self.net_.device)
 
     def _fit(self, X, y, sample_weight):
-        """Validate, then train; the template behind every public ``fit``."""
+        """Validate, then train; the template behind the supervised ``fit``."""
+        X, sample_weight = self._validate_fit_input(X, y, sample_weight)
+        target, sample_weight, stratify, d_out = self._check_targets(y, sample_weight)
+        inputs, seed = self._prepare(X, sample_weight)
+        train_rows, valid_rows = self._split(stratify, seed, len(target))
+        train = select_rows(inputs, target, train_rows)
+        valid = None if valid_rows is None else select_rows(inputs, target, valid_rows)
+        with seeded(seed, self.device_):
+            self.net_ = self._make_net(d_out, valid, seed)
+            self.net_.fit(*train)
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _validate_fit_input(self, X, y, sample_weight):
+        """Check X, y's presence and length, and sample_weight (copied)."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -140,31 +171,39 @@ class BaseAttentionEstimator(BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
         )
-        target, sample_weight, stratify, d_out = self._check_targets(y, sample_weight)
+        return X, sample_weight
 
+    def _prepare(self, X, sample_weight):
+        """Resolve the device, draw the seed, learn the encoding of X's columns.
+
+        Returns the encoded inputs (NumPy arrays, ``sample_weight`` included)
+        and the seed.
+        """
         self.device_ = resolve_device(self.device)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         self.encoder_ = TabularEncoder().fit(X, sample_weight)
         inputs = self.encoder_.transform(X)
         inputs["sample_weight"] = sample_weight.astype(np.float32)
-        train, valid = self._split(inputs, target, stratify, seed)
-        with seeded(seed, self.device_):
-            self.net_ = make_net(
-                module_params=self._module_params(d_out),
-                criterion=self._criterion,
-                lr=self.lr,
-                weight_decay=self.weight_decay,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
-                n_iter_no_change=self.n_iter_no_change,
-                valid_data=valid,
-                device=self.device_,
-                verbose=self.verbose,
-                random_state=seed,
-            )
-            self.net_.fit(*train)
-        self.n_iter_ = len(self.net_.history)
-        return self
+        return inputs, seed
+
+    def _make_net(self, d_out, valid, seed, **semi_supervised):
+        module_params = self._module_params(d_out)
+        if semi_supervised:
+            module_params["reconstruction"] = semi_supervised["reconstruction_weight"] > 0
+        return make_net(
+            module_params=module_params,
+            criterion=self._criterion,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            n_iter_no_change=self.n_iter_no_change,
+            valid_data=valid,
+            device=self.device_,
+            verbose=self.verbose,
+            random_state=seed,
+            semi_supervised=semi_supervised or None,
+        )
 
     def _module_params(self, d_out) -> dict:
         return dict(
@@ -180,26 +219,28 @@ class BaseAttentionEstimator(BaseEstimator):
             residual_dropout=self.residual_dropout,
         )
 
-    def _split(self, inputs, target, stratify, seed):
-        """Split rows into (train, valid) tensors; valid is None without early stopping."""
-        inputs = {key: torch.from_numpy(value) for key, value in inputs.items()}
-        target = torch.from_numpy(target)
-        if not self.early_stopping:
-            return (inputs, target), None
-        rows = np.arange(len(target))
+    def _split(self, stratify, seed, n_rows, candidates=None):
+        """Choose the early-stopping rows: ``(train_rows, valid_rows)``, sorted.
+
+        Validation rows are drawn from ``candidates`` (row indices; all rows
+        by default; an empty array turns early stopping off), stratified by
+        ``stratify`` (aligned with the candidates) where every class has two
+        rows to spare. ``valid_rows`` is None without early stopping.
+        """
+        rows = np.arange(n_rows) if candidates is None else candidates
+        if not self.early_stopping or len(rows) == 0:
+            return np.arange(n_rows), None
         if stratify is not None:
             _, counts = np.unique(stratify, return_counts=True)
             n_valid = int(np.ceil(self.validation_fraction * len(rows)))
             # Stratifying needs two rows of every class and room for each in valid.
             if counts.min() < 2 or n_valid < len(counts) or len(rows) - n_valid < len(counts):
                 stratify = None
-        train_rows, valid_rows = train_test_split(
+        _, valid_rows = train_test_split(
             rows, test_size=self.validation_fraction, stratify=stratify, random_state=seed
         )
-        train_rows, valid_rows = torch.from_numpy(train_rows), torch.from_numpy(valid_rows)
-        train = ({key: value[train_rows] for key, value in inputs.items()}, target[train_rows])
-        valid = ({key: value[valid_rows] for key, value in inputs.items()}, target[valid_rows])
-        return train, valid
+        valid_rows = np.sort(valid_rows)
+        return np.setdiff1d(np.arange(n_rows), valid_rows), valid_rows
 
     def _forward(self, X) -> np.ndarray:
         """The network's output for X, as float64 of shape (n_samples, d_out)."""

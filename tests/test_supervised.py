@@ -92,8 +92,9 @@ def test_regressor_fits_a_nonlinear_target_at_any_scale():
     reg = AttentionRegressor(**{**SMALL, "max_epochs": 80}).fit(X[:400], y[:400])
     assert reg.score(X[400:], y[400:]) > 0.9
     scaled = AttentionRegressor(**{**SMALL, "max_epochs": 80}).fit(X[:400], 1e6 * y[:400] + 3e6)
-    np.testing.assert_allclose(scaled.predict(X[400:]), 1e6 * reg.predict(X[400:]) + 3e6,
-                               rtol=1e-3, atol=1e3)
+    np.testing.assert_allclose(
+        scaled.predict(X[400:]), 1e6 * reg.predict(X[400:]) + 3e6, rtol=1e-3, atol=1e3
+    )
 
 
 def test_same_random_state_gives_identical_predictions(moons):
@@ -156,7 +157,8 @@ def test_works_in_pipeline_grid_search_and_cross_validation(moons):
     search = GridSearchCV(pipe, {"attentionclassifier__d_token": [8, 16]}, cv=2).fit(X, y)
     assert search.best_params_["attentionclassifier__d_token"] in (8, 16)
     scores = cross_val_score(clone(pipe), X, y, cv=3)
-    assert scores.shape == (3,) and np.all(scores > 0.5)
+    assert scores.shape == (3,)
+    assert np.all(scores > 0.5)
 
 
 def test_unseen_category_at_predict_is_not_an_error():

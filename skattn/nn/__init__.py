@@ -3,6 +3,7 @@
 from .attention import MultiheadSelfAttention
 from .encoder import TransformerBlock, TransformerEncoder
 from .model import FTTransformer
+from .reconstruction import ReconstructionHead, mask_features
 from .tokenizer import MISSING_CODE, N_RESERVED_CODES, UNKNOWN_CODE, FeatureTokenizer
 
 __all__ = [
@@ -12,6 +13,8 @@ __all__ = [
     "FTTransformer",
     "FeatureTokenizer",
     "MultiheadSelfAttention",
+    "ReconstructionHead",
     "TransformerBlock",
     "TransformerEncoder",
+    "mask_features",
 ]

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from .encoder import TransformerEncoder
+from .reconstruction import ReconstructionHead
 from .tokenizer import FeatureTokenizer
 
 
@@ -33,6 +34,10 @@ class FTTransformer(nn.Module):
         Feed-forward hidden size as a multiple of ``d_token``.
     attention_dropout, ffn_dropout, residual_dropout : float
         Dropout rates (see :class:`TransformerBlock`).
+    reconstruction : bool, default=False
+        Add a :class:`ReconstructionHead` (``self.reconstruction``) that reads
+        each feature back from its output token, for masked-feature
+        objectives.
 
     Examples
     --------
@@ -57,6 +62,7 @@ class FTTransformer(nn.Module):
         attention_dropout: float = 0.0,
         ffn_dropout: float = 0.1,
         residual_dropout: float = 0.0,
+        reconstruction: bool = False,
     ):
         super().__init__()
         if d_out < 1:
@@ -76,6 +82,19 @@ class FTTransformer(nn.Module):
             residual_dropout=residual_dropout,
         )
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out))
+        self.reconstruction = (
+            ReconstructionHead(
+                n_num_features=n_num_features,
+                cat_cardinalities=cat_cardinalities,
+                d_token=d_token,
+            )
+            if reconstruction
+            else None
+        )
+
+    def encode(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, need_weights=False):
+        """Output tokens (batch, n_tokens, d_token) and, if asked, attention maps."""
+        return self.encoder(self.tokenizer(x_num, x_cat), need_weights=need_weights)
 
     def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, return_attention=False):
         """Predict from a batch.
@@ -94,6 +113,6 @@ class FTTransformer(nn.Module):
             Only when ``return_attention``; token 0 is CLS, then the numeric
             and the categorical features in input order.
         """
-        tokens, maps = self.encoder(self.tokenizer(x_num, x_cat), need_weights=return_attention)
+        tokens, maps = self.encode(x_num, x_cat, need_weights=return_attention)
         out = self.head(tokens[:, 0])
         return (out, maps) if return_attention else out

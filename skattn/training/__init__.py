@@ -1,5 +1,13 @@
 """Training layer: the only package that imports skorch."""
 
-from ._net import TabularNet, TensorBatches, make_net
+from ._build import make_net
+from ._net import TabularNet, TensorBatches
+from ._semi import LabeledUnlabeledBatches, SemiSupervisedNet
 
-__all__ = ["TabularNet", "TensorBatches", "make_net"]
+__all__ = [
+    "LabeledUnlabeledBatches",
+    "SemiSupervisedNet",
+    "TabularNet",
+    "TensorBatches",
+    "make_net",
+]

@@ -1,22 +1,10 @@
-"""The skorch net every skattn estimator trains, and the one way to build it."""
+"""The skorch net every supervised skattn estimator trains."""
 
 import math
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
 from skorch.utils import to_tensor
-
-from ..nn import FTTransformer
-
-# FT-Transformer's recipe: no weight decay on embeddings, norms and biases.
-_NO_DECAY = [
-    ("tokenizer.*", {"weight_decay": 0.0}),
-    ("*norm*", {"weight_decay": 0.0}),
-    ("*bias", {"weight_decay": 0.0}),
-]
 
 
 class TensorBatches:
@@ -32,6 +20,13 @@ class TensorBatches:
     shuffle : bool
         Draw a new permutation from ``generator`` on every pass.
     generator : torch.Generator or None
+
+    Examples
+    --------
+    >>> import torch
+    >>> batches = TensorBatches({"x": torch.arange(5)}, None, batch_size=2, shuffle=False)
+    >>> [batch["x"].tolist() for batch, _ in batches]
+    [[0, 1], [2, 3], [4]]
     """
 
     def __init__(self, X, y, *, batch_size, shuffle, generator=None):
@@ -89,58 +84,3 @@ class TabularNet(NeuralNet):
         losses = self.criterion_(y_pred, to_tensor(y_true, device=self.device))
         weight = to_tensor(X["sample_weight"], device=self.device)
         return (losses * weight).sum() / weight.sum().clamp_min(1e-12)
-
-
-def make_net(
-    *,
-    module_params,
-    criterion,
-    lr,
-    weight_decay,
-    batch_size,
-    max_epochs,
-    n_iter_no_change,
-    valid_data,
-    device,
-    verbose,
-    random_state,
-):
-    """Build the skorch net for an estimator's flat hyperparameters.
-
-    Parameters
-    ----------
-    module_params : dict
-        Keyword arguments of :class:`skattn.nn.FTTransformer`.
-    criterion : torch loss class
-        Instantiated with ``reduction="none"``; the net weights the rows.
-    valid_data : tuple (X, y) or None
-        Held-out rows for early stopping; None trains on everything for
-        ``max_epochs`` epochs.
-    n_iter_no_change : int
-        Patience of early stopping, in epochs; the best weights are kept in
-        memory and restored at the end.
-    """
-    callbacks = []
-    train_split = None
-    if valid_data is not None:
-        train_split = predefined_split(Dataset(*valid_data))
-        callbacks.append(
-            EarlyStopping(monitor="valid_loss", patience=n_iter_no_change, load_best=True)
-        )
-    return TabularNet(
-        FTTransformer,
-        criterion=criterion,
-        criterion__reduction="none",
-        optimizer=torch.optim.AdamW,
-        optimizer__param_groups=_NO_DECAY,
-        lr=lr,
-        optimizer__weight_decay=weight_decay,
-        batch_size=batch_size,
-        max_epochs=max_epochs,
-        train_split=train_split,
-        callbacks=callbacks,
-        device=device,
-        verbose=verbose,
-        random_state=random_state,
-        **{f"module__{key}": value for key, value in module_params.items()},
-    )

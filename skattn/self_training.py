@@ -1,0 +1,403 @@
+"""Self-training inside one attention network: y == -1 marks unlabeled rows."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, column_or_1d
+
+from ._base import labeled_mask, seeded, select_rows
+from ._docstring import shared_docs
+from .supervised import AttentionClassifier
+
+# Pseudo-label weights grow linearly to ``unlabeled_weight`` over these rounds.
+RAMPUP_ROUNDS = 3
+
+
+@shared_docs
+class AttentionSelfTrainingClassifier(AttentionClassifier):
+    """Semi-supervised attention classifier: labels, pseudo-labels and consistency.
+
+    ``fit(X, y)`` with ``y == -1`` on every unlabeled row trains one
+    attention network (as :class:`AttentionClassifier`) on the labeled rows
+    while the unlabeled rows teach it through a consistency term (FixMatch)
+    and masked-feature reconstruction. Then, round after round, the rows the
+    network is confident about are pseudo-labeled and training continues from
+    the current weights (warm start), as scikit-learn's
+    :class:`~sklearn.semi_supervised.SelfTrainingClassifier` does with
+    refits. Its knobs and fitted attributes carry the same names, so one can
+    be swapped for the other in one line.
+
+    Parameters
+    ----------
+    %(network_parameters)s
+
+    %(training_parameters)s
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, computed from the labeled rows and multiplied
+        into ``sample_weight``.
+
+    threshold : float, default=0.75
+        Confidence a prediction must exceed (strictly) to become a
+        pseudo-label, when ``criterion="threshold"``; also the confidence
+        that gates the consistency term.
+
+    criterion : {"threshold", "k_best"}, default="threshold"
+        Pseudo-label the rows above the threshold, or the ``k_best`` most
+        confident rows of each round.
+
+    k_best : int, default=10
+        Rows pseudo-labeled per round with ``criterion="k_best"``.
+
+    max_iter : int or None, default=10
+        Maximum number of pseudo-labeling rounds; None runs until no row is
+        added or all rows are labeled.
+
+    epochs_per_round : int, default=5
+        Training epochs after each round's pseudo-labels are added.
+
+    unlabeled_weight : float, default=1.0
+        Weight ``lambda`` of the pseudo-label loss, reached after a linear
+        ramp-up over the first three rounds.
+
+    adaptive_threshold : bool, default=True
+        Lower the threshold of classes the network is still unsure about
+        (FlexMatch), so pseudo-labels stay balanced across classes.
+
+    consistency_weight : float, default=1.0
+        Weight of the FixMatch consistency term on unlabeled rows; 0 turns
+        it off.
+
+    reconstruction_weight : float, default=1.0
+        Weight of the masked-feature reconstruction term on all rows; 0
+        turns it off.
+
+    mask_probability : float, default=0.3
+        Share of feature values hidden in the strong view.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (never -1).
+
+    transduction_ : ndarray of shape (n_samples,)
+        The labels used in the final round: the given ones, the
+        pseudo-labels, and -1 for rows never labeled.
+
+    labeled_iter_ : ndarray of shape (n_samples,)
+        The round in which each row got its label: 0 for rows labeled by
+        the user, k for pseudo-labels of round k, -1 for rows never labeled.
+
+    n_iter_ : int
+        Number of pseudo-labeling rounds run (at least 1 unless
+        ``max_iter=0``).
+
+    termination_condition_ : {"max_iter", "no_change", "all_labeled"}
+        Why the rounds stopped.
+
+    pseudo_label_history_ : list of dict
+        Per round: ``round``, ``n_pseudo_labeled`` (new this round),
+        ``mean_confidence`` of the new pseudo-labels, ``class_counts`` (new
+        pseudo-labels per class) and the per-class ``thresholds`` used.
+
+    %(fitted_attributes)s
+
+    See Also
+    --------
+    sklearn.semi_supervised.SelfTrainingClassifier : Self-training around any
+        classifier, refitting it every round.
+    AttentionClassifier : The same network on labeled rows only.
+
+    Notes
+    -----
+    Each step minimises, over a batch of labeled and unlabeled rows,
+
+    ``L = L_sup + lambda_k * L_pseudo + consistency_weight * L_cons
+    + reconstruction_weight * L_rec``
+
+    where ``L_sup`` and ``L_pseudo`` are the weighted cross-entropies on the
+    given labels and on the pseudo-labels (weight ``lambda_k`` =
+    ``unlabeled_weight * min(1, k / 3)`` in round k), ``L_cons`` asks the
+    prediction on a strong view (a share ``mask_probability`` of the features
+    hidden) to match the confident prediction on a weak view (small noise),
+    and ``L_rec`` asks the strong view's tokens to reconstruct the hidden
+    values. With ``adaptive_threshold``, class c's threshold is
+    ``threshold * M(b_c)``, ``M(b) = b / (2 - b)``, never below half the
+    threshold, where ``b_c`` is the number of pool rows confidently
+    predicted as c over that of the most confident class (FlexMatch).
+
+    Unlike scikit-learn's ``SelfTrainingClassifier``, which reports
+    ``n_iter_ = 0`` when y has no unlabeled row, the first round always runs
+    (finding nothing to label), so ``n_iter_`` is at least 1 as the
+    scikit-learn estimator contract asks of estimators with ``max_iter``.
+
+    Early stopping holds out labeled rows only, and only when at least two
+    rows per class can be held out; with fewer labels, round 0 trains for
+    ``max_epochs`` epochs.
+
+    References
+    ----------
+    .. [1] Sohn et al. "FixMatch: Simplifying Semi-Supervised Learning with
+       Consistency and Confidence". NeurIPS 2020.
+    .. [2] Zhang et al. "FlexMatch: Boosting Semi-Supervised Learning with
+       Curriculum Pseudo Labeling". NeurIPS 2021.
+    .. [3] Yarowsky. "Unsupervised word sense disambiguation rivaling
+       supervised methods". ACL 1995.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_moons
+    >>> from skattn import AttentionSelfTrainingClassifier
+    >>> X, y = make_moons(n_samples=200, noise=0.1, random_state=0)
+    >>> y_partial = np.where(np.arange(200) < 20, y, -1)
+    >>> clf = AttentionSelfTrainingClassifier(max_epochs=20, max_iter=2, random_state=0)
+    >>> clf = clf.fit(X, y_partial)
+    >>> clf.classes_
+    array([0, 1])
+    >>> bool((clf.labeled_iter_[:20] == 0).all())
+    True
+    """
+
+    _parameter_constraints = {
+        **AttentionClassifier._parameter_constraints,
+        "threshold": [Interval(Real, 0.0, 1.0, closed="left")],
+        "criterion": [StrOptions({"threshold", "k_best"})],
+        "k_best": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left"), None],
+        "epochs_per_round": [Interval(Integral, 1, None, closed="left")],
+        "unlabeled_weight": [Interval(Real, 0, None, closed="left")],
+        "adaptive_threshold": ["boolean"],
+        "consistency_weight": [Interval(Real, 0, None, closed="left")],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "mask_probability": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        *,
+        d_token=32,
+        n_blocks=2,
+        n_heads=4,
+        d_ffn_factor=4 / 3,
+        attention_dropout=0.0,
+        ffn_dropout=0.1,
+        residual_dropout=0.0,
+        lr=1e-3,
+        weight_decay=1e-4,
+        batch_size=128,
+        max_epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        class_weight=None,
+        threshold=0.75,
+        criterion="threshold",
+        k_best=10,
+        max_iter=10,
+        epochs_per_round=5,
+        unlabeled_weight=1.0,
+        adaptive_threshold=True,
+        consistency_weight=1.0,
+        reconstruction_weight=1.0,
+        mask_probability=0.3,
+    ):
+        super().__init__(
+            d_token=d_token,
+            n_blocks=n_blocks,
+            n_heads=n_heads,
+            d_ffn_factor=d_ffn_factor,
+            attention_dropout=attention_dropout,
+            ffn_dropout=ffn_dropout,
+            residual_dropout=residual_dropout,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            class_weight=class_weight,
+        )
+        self.threshold = threshold
+        self.criterion = criterion
+        self.k_best = k_best
+        self.max_iter = max_iter
+        self.epochs_per_round = epochs_per_round
+        self.unlabeled_weight = unlabeled_weight
+        self.adaptive_threshold = adaptive_threshold
+        self.consistency_weight = consistency_weight
+        self.reconstruction_weight = reconstruction_weight
+        self.mask_probability = mask_probability
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit on labeled rows and learn from the unlabeled ones (``y == -1``).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            All rows, labeled or not; NaN marks a missing value.
+        y : array-like of shape (n_samples,)
+            Labels, -1 for unlabeled rows. String labels need an object
+            array (so that -1 can sit beside them).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights; on unlabeled rows they weigh the
+            row's pseudo-label.
+
+        Returns
+        -------
+        self : AttentionSelfTrainingClassifier
+            The fitted estimator.
+        """
+        X, sample_weight = self._validate_fit_input(X, y, sample_weight)
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
+        if y.dtype.kind in "US":
+            raise ValueError(
+                "y has dtype string. If you wish to predict on string targets, use "
+                "dtype object, and use -1 as the label for unlabeled samples."
+            )
+        has_label = labeled_mask(y)
+        self._warn_about_pool(has_label)
+        labeled_target, labeled_weight, _, d_out = self._check_targets(
+            y[has_label], sample_weight[has_label]
+        )
+        target = np.full(len(y), -1, dtype=np.int64)
+        target[has_label] = labeled_target
+        sample_weight[has_label] = labeled_weight
+
+        inputs, seed = self._prepare(X, sample_weight)
+        inputs["unlabeled"] = ~has_label
+        train_rows, valid_rows = self._split(
+            labeled_target, seed, len(target), candidates=self._validation_candidates(has_label)
+        )
+        train_inputs, train_target = select_rows(inputs, target, train_rows)
+        valid = None if valid_rows is None else select_rows(inputs, target, valid_rows)
+        self.transduction_ = y.copy()
+        self.labeled_iter_ = np.where(has_label, 0, -1)
+        self.pseudo_label_history_ = []
+        with seeded(seed, self.device_):
+            self.net_ = self._make_net(
+                d_out,
+                valid,
+                seed,
+                consistency_weight=self.consistency_weight,
+                reconstruction_weight=self.reconstruction_weight,
+                mask_probability=self.mask_probability,
+                class_thresholds=torch.full((d_out,), float(self.threshold)),
+            )
+            self.net_.fit(train_inputs, train_target)
+            self._self_train(train_inputs, train_target, train_rows, sample_weight)
+        return self
+
+    def _warn_about_pool(self, has_label):
+        if not has_label.any():
+            raise ValueError(
+                "y contains no labeled samples: at least one row needs a label other than -1."
+            )
+        n_unlabeled = int((~has_label).sum())
+        if n_unlabeled == 0:
+            warnings.warn("y contains no unlabeled samples", UserWarning, stacklevel=3)
+        if self.criterion == "k_best" and self.k_best > n_unlabeled:
+            warnings.warn(
+                "k_best is larger than the amount of unlabeled samples. All unlabeled "
+                "samples will be labeled in the first iteration",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _validation_candidates(self, has_label):
+        """Labeled rows to hold out from, or None when too few labels to spare."""
+        labeled_rows = np.flatnonzero(has_label)
+        if self.validation_fraction * len(labeled_rows) < 2 * len(self.classes_):
+            return np.array([], dtype=np.int64)
+        return labeled_rows
+
+    def _self_train(self, train_inputs, train_target, train_rows, sample_weight):
+        """Pseudo-label the pool round after round, continuing training each time."""
+        pool = np.flatnonzero(self.labeled_iter_ == -1)
+        pseudo_rows = np.array([], dtype=np.int64)
+        self.n_iter_ = 0
+        self.termination_condition_ = None
+        # Round 1 runs even on an empty pool, so n_iter_ counts it (see Notes).
+        while (len(pool) or self.n_iter_ == 0) and (
+            self.max_iter is None or self.n_iter_ < self.max_iter
+        ):
+            self.n_iter_ += 1
+            pool_positions = np.searchsorted(train_rows, pool)
+            proba = self._proba_of_rows(train_inputs, pool_positions)
+            confidence, prediction = proba.max(axis=1), proba.argmax(axis=1)
+            thresholds = self._class_thresholds(confidence, prediction)
+            self.net_.class_thresholds = torch.as_tensor(thresholds, dtype=torch.float32)
+            if self.criterion == "threshold":
+                selected = np.flatnonzero(confidence > thresholds[prediction])
+            else:
+                selected = np.argsort(-confidence, kind="stable")[: self.k_best]
+            self.pseudo_label_history_.append(
+                {
+                    "round": self.n_iter_,
+                    "n_pseudo_labeled": len(selected),
+                    "mean_confidence": float(confidence[selected].mean())
+                    if len(selected)
+                    else None,
+                    "class_counts": dict(
+                        zip(
+                            self.classes_.tolist(),
+                            np.bincount(
+                                prediction[selected], minlength=len(self.classes_)
+                            ).tolist(),
+                            strict=True,
+                        )
+                    ),
+                    "thresholds": thresholds.tolist(),
+                }
+            )
+            if len(selected) == 0:
+                self.termination_condition_ = "no_change"
+                break
+            new_rows = pool[selected]
+            self.transduction_[new_rows] = self.classes_[prediction[selected]]
+            self.labeled_iter_[new_rows] = self.n_iter_
+            train_target[np.searchsorted(train_rows, new_rows)] = torch.as_tensor(
+                prediction[selected]
+            )
+            pseudo_rows = np.union1d(pseudo_rows, new_rows)
+            weight = self.unlabeled_weight * min(1.0, self.n_iter_ / RAMPUP_ROUNDS)
+            train_inputs["sample_weight"][np.searchsorted(train_rows, pseudo_rows)] = (
+                torch.as_tensor(sample_weight[pseudo_rows] * weight, dtype=torch.float32)
+            )
+            pool = np.delete(pool, selected)
+            self.net_.partial_fit(train_inputs, train_target, epochs=self.epochs_per_round)
+        if self.n_iter_ == self.max_iter:
+            self.termination_condition_ = "max_iter"
+        if len(pool) == 0:
+            self.termination_condition_ = "all_labeled"
+
+    def _proba_of_rows(self, inputs, positions):
+        """Class probabilities of the given rows of the encoded training inputs."""
+        if len(positions) == 0:
+            return np.empty((0, len(self.classes_)))
+        rows = {key: inputs[key][positions] for key in ("x_num", "x_cat")}
+        logits = self.net_.forward(rows).numpy().astype(np.float64)
+        proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def _class_thresholds(self, confidence, prediction):
+        """Per-class confidence thresholds (FlexMatch's curriculum when adaptive)."""
+        n_classes = len(self.classes_)
+        thresholds = np.full(n_classes, float(self.threshold))
+        confident = np.bincount(prediction[confidence > self.threshold], minlength=n_classes)
+        if not self.adaptive_threshold or confident.max(initial=0) == 0:
+            return thresholds
+        learning = confident / confident.max()
+        return np.maximum(thresholds * learning / (2 - learning), thresholds / 2)

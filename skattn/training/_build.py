@@ -1,0 +1,93 @@
+"""The one way an estimator gets its skorch net."""
+
+import torch
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
+
+from ..nn import FTTransformer
+from ._net import TabularNet
+from ._semi import SemiSupervisedNet
+
+# FT-Transformer's recipe: no weight decay on embeddings, norms and biases.
+_NO_DECAY = [
+    ("tokenizer.*", {"weight_decay": 0.0}),
+    ("*norm*", {"weight_decay": 0.0}),
+    ("*bias", {"weight_decay": 0.0}),
+]
+
+
+def make_net(
+    *,
+    module_params,
+    criterion,
+    lr,
+    weight_decay,
+    batch_size,
+    max_epochs,
+    n_iter_no_change,
+    valid_data,
+    device,
+    verbose,
+    random_state,
+    semi_supervised=None,
+):
+    """Build the skorch net for an estimator's flat hyperparameters.
+
+    Parameters
+    ----------
+    module_params : dict
+        Keyword arguments of :class:`skattn.nn.FTTransformer`.
+    criterion : torch loss class
+        Instantiated with ``reduction="none"``; the net weights the rows.
+    valid_data : tuple (X, y) or None
+        Held-out rows for early stopping; None trains on everything for
+        ``max_epochs`` epochs.
+    n_iter_no_change : int
+        Patience of early stopping, in epochs; the best weights are kept in
+        memory and restored at the end.
+    semi_supervised : dict, optional
+        Keyword arguments of :class:`SemiSupervisedNet`; without them the net
+        is a :class:`TabularNet`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = make_net(
+    ...     module_params=dict(n_num_features=2, cat_cardinalities=[], d_out=2),
+    ...     criterion=torch.nn.CrossEntropyLoss, lr=1e-3, weight_decay=0.0,
+    ...     batch_size=4, max_epochs=2, n_iter_no_change=1, valid_data=None,
+    ...     device="cpu", verbose=0, random_state=0)
+    >>> X = {"x_num": torch.randn(8, 2), "x_cat": torch.zeros(8, 0, dtype=torch.long),
+    ...      "sample_weight": torch.ones(8)}
+    >>> net.fit(X, torch.tensor([0, 1] * 4)).forward(X).shape
+    torch.Size([8, 2])
+    """
+    callbacks = []
+    train_split = None
+    if valid_data is not None:
+        train_split = predefined_split(Dataset(*valid_data))
+        callbacks.append(
+            EarlyStopping(monitor="valid_loss", patience=n_iter_no_change, load_best=True)
+        )
+    net_class, net_params = TabularNet, {}
+    if semi_supervised is not None:
+        net_class, net_params = SemiSupervisedNet, semi_supervised
+    return net_class(
+        FTTransformer,
+        criterion=criterion,
+        criterion__reduction="none",
+        optimizer=torch.optim.AdamW,
+        optimizer__param_groups=_NO_DECAY,
+        lr=lr,
+        optimizer__weight_decay=weight_decay,
+        batch_size=batch_size,
+        max_epochs=max_epochs,
+        train_split=train_split,
+        callbacks=callbacks,
+        device=device,
+        verbose=verbose,
+        random_state=random_state,
+        **net_params,
+        **{f"module__{key}": value for key, value in module_params.items()},
+    )

@@ -1,0 +1,165 @@
+"""Semi-supervised training: labeled and unlabeled streams, FixMatch-style
+consistency and masked-feature reconstruction, in one skorch net."""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
+
+from ..nn import mask_features
+from ._net import TabularNet, TensorBatches
+
+# Standard deviation of the weak view's noise, in standardised feature units.
+WEAK_NOISE = 0.05
+
+
+class LabeledUnlabeledBatches:
+    """Batches that pair labeled rows with unlabeled rows.
+
+    An epoch is one pass over the unlabeled rows in batches of
+    ``batch_size``; each is concatenated with ``min(batch_size, n_labeled)``
+    labeled rows drawn at random (with replacement), so a few labels are
+    seen in every step, as in FixMatch.
+
+    Parameters
+    ----------
+    X : dict of str to Tensor
+        Inputs; ``X["unlabeled"]`` (bool) marks the rows of the unlabeled stream.
+    y : Tensor
+        Targets, -1 where a row has no (pseudo-)label.
+    batch_size : int
+    generator : torch.Generator
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = {"v": torch.arange(6), "unlabeled": torch.tensor([0, 0, 1, 1, 1, 1]).bool()}
+    >>> y = torch.tensor([0, 1, -1, -1, -1, -1])
+    >>> batches = LabeledUnlabeledBatches(X, y, batch_size=2, generator=torch.Generator())
+    >>> len(batches), [len(b["v"]) for b, _ in batches]
+    (2, [4, 4])
+    """
+
+    def __init__(self, X, y, *, batch_size, generator):
+        self.X, self.y = X, y
+        self.labeled = torch.nonzero(y >= 0).flatten()
+        self.unlabeled = torch.nonzero(X["unlabeled"]).flatten()
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def __len__(self):
+        return max(1, math.ceil(len(self.unlabeled) / self.batch_size))
+
+    def __iter__(self):
+        order = self.unlabeled[torch.randperm(len(self.unlabeled), generator=self.generator)]
+        n_labeled = min(self.batch_size, len(self.labeled))
+        for step in range(len(self)):
+            draw = torch.randint(len(self.labeled), (n_labeled,), generator=self.generator)
+            unlabeled = order[step * self.batch_size : (step + 1) * self.batch_size]
+            rows = torch.cat([self.labeled[draw], unlabeled])
+            yield {key: value[rows] for key, value in self.X.items()}, self.y[rows]
+
+
+class SemiSupervisedNet(TabularNet):
+    """:class:`TabularNet` that also learns from unlabeled rows.
+
+    Each step minimises
+
+    ``L = L_sup + consistency_weight * L_cons + reconstruction_weight * L_rec``
+
+    * ``L_sup``: sample-weighted cross-entropy on rows with a label or a
+      pseudo-label (pseudo-labels carry their weight in ``sample_weight``);
+    * ``L_cons``: on unlabeled rows, the prediction for a weak view (small
+      noise) becomes the target for a strong view (a share
+      ``mask_probability`` of the features hidden) when its confidence
+      exceeds the threshold of its class, ``class_thresholds`` (a tensor
+      the estimator updates between self-training rounds; FixMatch);
+    * ``L_rec``: the strong view's output tokens reconstruct the hidden
+      feature values (squared error for numeric, cross-entropy for
+      categorical features), on every row.
+    """
+
+    def __init__(
+        self,
+        *args,
+        consistency_weight=1.0,
+        reconstruction_weight=1.0,
+        mask_probability=0.3,
+        class_thresholds=None,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.class_thresholds = class_thresholds
+        self.consistency_weight = consistency_weight
+        self.reconstruction_weight = reconstruction_weight
+        self.mask_probability = mask_probability
+
+    @property
+    def uses_unlabeled_rows(self):
+        return self.consistency_weight > 0 or self.reconstruction_weight > 0
+
+    def get_iterator(self, dataset, training=False):
+        if training and self.uses_unlabeled_rows and bool(dataset.X["unlabeled"].any()):
+            return LabeledUnlabeledBatches(
+                dataset.X, dataset.y, batch_size=self.batch_size, generator=self.generator_
+            )
+        if training:
+            labeled = dataset.y >= 0
+            X = {key: value[labeled] for key, value in dataset.X.items()}
+            return TensorBatches(
+                X,
+                dataset.y[labeled],
+                batch_size=self.batch_size,
+                shuffle=True,
+                generator=self.generator_,
+            )
+        return super().get_iterator(dataset, training=False)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        # Validation and plain self-training see labeled rows only.
+        y_true = to_tensor(y_true, device=self.device)
+        labeled = y_true >= 0
+        losses = self.criterion_(y_pred[labeled], y_true[labeled])
+        weight = to_tensor(X["sample_weight"], device=self.device)[labeled]
+        return (losses * weight).sum() / weight.sum().clamp_min(1e-12)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        x = to_tensor(Xi, device=self.device)
+        y = to_tensor(yi, device=self.device)
+        labeled = y >= 0
+        model = self.module_
+
+        y_pred = model(x["x_num"][labeled], x["x_cat"][labeled])
+        loss = self.get_loss(y_pred, y[labeled], X={"sample_weight": x["sample_weight"][labeled]})
+        if self.uses_unlabeled_rows:
+            loss = loss + self._unlabeled_loss(x, unlabeled=x["unlabeled"])
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _unlabeled_loss(self, x, unlabeled):
+        model = self.module_
+        x_num, x_cat, hidden_num, hidden_cat = mask_features(
+            x["x_num"], x["x_cat"], p=self.mask_probability
+        )
+        tokens, _ = model.encode(x_num, x_cat)
+        loss = 0.0
+        if self.reconstruction_weight > 0:
+            reconstruction = model.reconstruction.loss(
+                tokens, x["x_num"], x["x_cat"], hidden_num, hidden_cat
+            )
+            loss = loss + self.reconstruction_weight * reconstruction
+        if self.consistency_weight > 0 and bool(unlabeled.any()):
+            with torch.no_grad():
+                weak_num = x["x_num"][unlabeled]
+                weak_num = weak_num + WEAK_NOISE * torch.randn_like(weak_num)
+                proba = torch.softmax(model(weak_num, x["x_cat"][unlabeled]), dim=1)
+                confidence, target = proba.max(dim=1)
+                confident = confidence > self.class_thresholds.to(self.device)[target]
+            strong_logits = model.head(tokens[unlabeled, 0])
+            consistency = F.cross_entropy(strong_logits, target, reduction="none")
+            loss = loss + self.consistency_weight * (consistency * confident).mean()
+        return loss
