@@ -327,6 +327,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         """Pseudo-label the pool round after round, continuing training each time."""
         pool = np.flatnonzero(self.labeled_iter_ == -1)
         pseudo_rows = np.array([], dtype=np.int64)
+        pseudo_counts = np.zeros(len(self.classes_), dtype=np.int64)
         self.n_iter_ = 0
         self.termination_condition_ = None
         # Round 1 runs even on an empty pool, so n_iter_ counts it (see Notes).
@@ -337,7 +338,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             pool_positions = np.searchsorted(train_rows, pool)
             proba = self._proba_of_rows(train_inputs, pool_positions)
             confidence, prediction = proba.max(axis=1), proba.argmax(axis=1)
-            thresholds = self._class_thresholds(confidence, prediction)
+            thresholds = self._class_thresholds(confidence, prediction, pseudo_counts)
             self.net_.class_thresholds = torch.as_tensor(thresholds, dtype=torch.float32)
             if self.criterion == "threshold":
                 selected = np.flatnonzero(confidence > thresholds[prediction])
@@ -372,6 +373,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 prediction[selected]
             )
             pseudo_rows = np.union1d(pseudo_rows, new_rows)
+            pseudo_counts += np.bincount(prediction[selected], minlength=len(self.classes_))
             weight = self.unlabeled_weight * min(1.0, self.n_iter_ / RAMPUP_ROUNDS)
             train_inputs["sample_weight"][np.searchsorted(train_rows, pseudo_rows)] = (
                 torch.as_tensor(sample_weight[pseudo_rows] * weight, dtype=torch.float32)
@@ -392,11 +394,18 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         proba = np.exp(logits - logits.max(axis=1, keepdims=True))
         return proba / proba.sum(axis=1, keepdims=True)
 
-    def _class_thresholds(self, confidence, prediction):
-        """Per-class confidence thresholds (FlexMatch's curriculum when adaptive)."""
+    def _class_thresholds(self, confidence, prediction, pseudo_counts):
+        """Per-class confidence thresholds (FlexMatch's curriculum when adaptive).
+
+        A class's learning effect counts the pool rows confidently predicted
+        as that class plus the rows already pseudo-labeled with it, so the
+        thresholds do not collapse as the pool empties.
+        """
         n_classes = len(self.classes_)
         thresholds = np.full(n_classes, float(self.threshold))
-        confident = np.bincount(prediction[confidence > self.threshold], minlength=n_classes)
+        confident = pseudo_counts + np.bincount(
+            prediction[confidence > self.threshold], minlength=n_classes
+        )
         if not self.adaptive_threshold or confident.max(initial=0) == 0:
             return thresholds
         learning = confident / confident.max()
