@@ -13,7 +13,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted
 
 from ._data import TabularEncoder, check_X
@@ -38,6 +38,23 @@ def resolve_device(device: str) -> str:
             "machine; use device='auto' or device='cpu'."
         )
     return str(parsed)
+
+
+# With fewer rows, the held-out tenth is too small a sample to stop on: on 10%
+# of breast cancer (4 held-out rows) it stopped at epoch 15 and cost 5 points.
+AUTO_EARLY_STOPPING_ROWS = 1000
+
+
+def resolve_batch_size(batch_size, n_rows: int) -> int:
+    """``"auto"`` is an eighth of the training rows, between 16 and 256.
+
+    Small sets then still take several optimiser steps per epoch, so early
+    stopping's patience (in epochs) does not end training after a handful
+    of steps; large sets get batches big enough to keep a CPU busy.
+    """
+    if batch_size == "auto":
+        return int(np.clip(n_rows // 8, 16, 256))
+    return batch_size
 
 
 def labeled_mask(y) -> np.ndarray:
@@ -79,9 +96,9 @@ class BaseAttentionEstimator(BaseEstimator):
         "residual_dropout": [Interval(Real, 0, 1, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
@@ -101,9 +118,9 @@ class BaseAttentionEstimator(BaseEstimator):
         residual_dropout=0.0,
         lr=1e-3,
         weight_decay=1e-4,
-        batch_size=128,
+        batch_size="auto",
         max_epochs=100,
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="auto",
@@ -151,7 +168,7 @@ class BaseAttentionEstimator(BaseEstimator):
         train = select_rows(inputs, target, train_rows)
         valid = None if valid_rows is None else select_rows(inputs, target, valid_rows)
         with seeded(seed, self.device_):
-            self.net_ = self._make_net(d_out, valid, seed)
+            self.net_ = self._make_net(d_out, valid, seed, len(train_rows))
             self.net_.fit(*train)
         self.n_iter_ = len(self.net_.history)
         return self
@@ -186,7 +203,7 @@ class BaseAttentionEstimator(BaseEstimator):
         inputs["sample_weight"] = sample_weight.astype(np.float32)
         return inputs, seed
 
-    def _make_net(self, d_out, valid, seed, **semi_supervised):
+    def _make_net(self, d_out, valid, seed, n_train, **semi_supervised):
         module_params = self._module_params(d_out)
         if semi_supervised:
             module_params["reconstruction"] = semi_supervised["reconstruction_weight"] > 0
@@ -195,7 +212,7 @@ class BaseAttentionEstimator(BaseEstimator):
             criterion=self._criterion,
             lr=self.lr,
             weight_decay=self.weight_decay,
-            batch_size=self.batch_size,
+            batch_size=resolve_batch_size(self.batch_size, n_train),
             max_epochs=self.max_epochs,
             n_iter_no_change=self.n_iter_no_change,
             valid_data=valid,
@@ -223,12 +240,16 @@ class BaseAttentionEstimator(BaseEstimator):
         """Choose the early-stopping rows: ``(train_rows, valid_rows)``, sorted.
 
         Validation rows are drawn from ``candidates`` (row indices; all rows
-        by default; an empty array turns early stopping off), stratified by
-        ``stratify`` (aligned with the candidates) where every class has two
-        rows to spare. ``valid_rows`` is None without early stopping.
+        by default), stratified by ``stratify`` (aligned with the candidates)
+        where every class has two rows to spare. ``valid_rows`` is None
+        without early stopping; ``"auto"`` needs ``AUTO_EARLY_STOPPING_ROWS``
+        candidates.
         """
         rows = np.arange(n_rows) if candidates is None else candidates
-        if not self.early_stopping or len(rows) == 0:
+        enabled = self.early_stopping is True or (
+            self.early_stopping == "auto" and len(rows) >= AUTO_EARLY_STOPPING_ROWS
+        )
+        if not enabled or len(rows) < 2:
             return np.arange(n_rows), None
         if stratify is not None:
             _, counts = np.unique(stratify, return_counts=True)

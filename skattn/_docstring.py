@@ -42,17 +42,20 @@ _training_parameters = """lr : float, default=1e-3
     weight_decay : float, default=1e-4
         AdamW weight decay (not applied to embeddings, norms and biases).
 
-    batch_size : int, default=128
-        Rows per mini-batch.
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch. ``"auto"`` takes an eighth of the training rows,
+        between 16 and 256, so small sets still get several steps per epoch.
 
     max_epochs : int, default=100
         Maximum number of passes over the training rows.
 
-    early_stopping : bool, default=True
+    early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training rows (stratified by
         class for classifiers) and stop when their loss has not improved for
         ``n_iter_no_change`` epochs; the best weights are then restored from
-        memory (no files are written).
+        memory (no files are written). ``"auto"`` does so when there are at
+        least 1000 training rows: a tenth of fewer rows is too noisy to stop
+        on, and training for ``max_epochs`` serves small sets better.
 
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping.

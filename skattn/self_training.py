@@ -135,9 +135,9 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
     (finding nothing to label), so ``n_iter_`` is at least 1 as the
     scikit-learn estimator contract asks of estimators with ``max_iter``.
 
-    Early stopping holds out labeled rows only, and only when at least two
-    rows per class can be held out; with fewer labels, round 0 trains for
-    ``max_epochs`` epochs.
+    Early stopping holds out labeled rows only (never -1 rows); with
+    ``early_stopping="auto"`` it needs 1000 labeled rows, and with fewer,
+    round 0 trains for ``max_epochs`` epochs.
 
     References
     ----------
@@ -189,9 +189,9 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         residual_dropout=0.0,
         lr=1e-3,
         weight_decay=1e-4,
-        batch_size=128,
+        batch_size="auto",
         max_epochs=100,
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="auto",
@@ -279,7 +279,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         inputs, seed = self._prepare(X, sample_weight)
         inputs["unlabeled"] = ~has_label
         train_rows, valid_rows = self._split(
-            labeled_target, seed, len(target), candidates=self._validation_candidates(has_label)
+            labeled_target, seed, len(target), candidates=np.flatnonzero(has_label)
         )
         train_inputs, train_target = select_rows(inputs, target, train_rows)
         valid = None if valid_rows is None else select_rows(inputs, target, valid_rows)
@@ -291,6 +291,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 d_out,
                 valid,
                 seed,
+                len(train_rows),
                 consistency_weight=self.consistency_weight,
                 reconstruction_weight=self.reconstruction_weight,
                 mask_probability=self.mask_probability,
@@ -315,13 +316,6 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 UserWarning,
                 stacklevel=3,
             )
-
-    def _validation_candidates(self, has_label):
-        """Labeled rows to hold out from, or None when too few labels to spare."""
-        labeled_rows = np.flatnonzero(has_label)
-        if self.validation_fraction * len(labeled_rows) < 2 * len(self.classes_):
-            return np.array([], dtype=np.int64)
-        return labeled_rows
 
     def _self_train(self, train_inputs, train_target, train_rows, sample_weight):
         """Pseudo-label the pool round after round, continuing training each time."""

@@ -172,11 +172,15 @@ def test_unseen_category_at_predict_is_not_an_error():
 def test_early_stopping_stops_early_and_writes_no_files(moons, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     X, y = moons
-    stopped = AttentionClassifier(**{**SMALL, "max_epochs": 500, "n_iter_no_change": 3}).fit(X, y)
+    stopped = AttentionClassifier(
+        **{**SMALL, "early_stopping": True, "max_epochs": 500, "n_iter_no_change": 3}
+    ).fit(X, y)
     assert stopped.n_iter_ < 500
     assert list(tmp_path.iterdir()) == []
     full = AttentionClassifier(**{**SMALL, "max_epochs": 7, "early_stopping": False}).fit(X, y)
     assert full.n_iter_ == 7
+    small_auto = AttentionClassifier(**{**SMALL, "max_epochs": 7}).fit(X, y)
+    assert small_auto.n_iter_ == 7  # "auto" needs 1000 rows to hold some out
 
 
 def test_verbose_prints_progress_and_silence_is_the_default(moons, capsys):
