@@ -57,6 +57,12 @@ def resolve_batch_size(batch_size, n_rows: int) -> int:
     return batch_size
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64; every row sums to one."""
+    proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
 def labeled_mask(y) -> np.ndarray:
     """The semi-supervised convention, in one place: ``y == -1`` is unlabeled.
 

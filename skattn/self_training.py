@@ -9,7 +9,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, column_or_1d
 
-from ._base import labeled_mask, seeded, select_rows
+from ._base import labeled_mask, seeded, select_rows, softmax
 from ._docstring import shared_docs
 from .supervised import AttentionClassifier
 
@@ -318,19 +318,25 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             )
 
     def _self_train(self, train_inputs, train_target, train_rows, sample_weight):
-        """Pseudo-label the pool round after round, continuing training each time."""
-        pool = np.flatnonzero(self.labeled_iter_ == -1)
-        pseudo_rows = np.array([], dtype=np.int64)
-        pseudo_counts = np.zeros(len(self.classes_), dtype=np.int64)
+        """Pseudo-label the pool round after round, continuing training each time.
+
+        ``labeled_iter_`` is the state: -1 rows form the pool, rows > 0 carry
+        pseudo-labels (in ``train_target``).
+        """
+        n_classes = len(self.classes_)
         self.n_iter_ = 0
         self.termination_condition_ = None
+        pool = np.flatnonzero(self.labeled_iter_ == -1)
         # Round 1 runs even on an empty pool, so n_iter_ counts it (see Notes).
         while (len(pool) or self.n_iter_ == 0) and (
             self.max_iter is None or self.n_iter_ < self.max_iter
         ):
             self.n_iter_ += 1
-            pool_positions = np.searchsorted(train_rows, pool)
-            proba = self._proba_of_rows(train_inputs, pool_positions)
+            pseudo_positions = np.searchsorted(train_rows, np.flatnonzero(self.labeled_iter_ > 0))
+            pseudo_counts = np.bincount(
+                train_target[pseudo_positions].numpy(), minlength=n_classes
+            )
+            proba = self._proba_of_rows(train_inputs, np.searchsorted(train_rows, pool))
             confidence, prediction = proba.max(axis=1), proba.argmax(axis=1)
             thresholds = self._class_thresholds(confidence, prediction, pseudo_counts)
             self.net_.class_thresholds = torch.as_tensor(thresholds, dtype=torch.float32)
@@ -339,23 +345,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             else:
                 selected = np.argsort(-confidence, kind="stable")[: self.k_best]
             self.pseudo_label_history_.append(
-                {
-                    "round": self.n_iter_,
-                    "n_pseudo_labeled": len(selected),
-                    "mean_confidence": float(confidence[selected].mean())
-                    if len(selected)
-                    else None,
-                    "class_counts": dict(
-                        zip(
-                            self.classes_.tolist(),
-                            np.bincount(
-                                prediction[selected], minlength=len(self.classes_)
-                            ).tolist(),
-                            strict=True,
-                        )
-                    ),
-                    "thresholds": thresholds.tolist(),
-                }
+                self._round_report(confidence[selected], prediction[selected], thresholds)
             )
             if len(selected) == 0:
                 self.termination_condition_ = "no_change"
@@ -366,27 +356,35 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             train_target[np.searchsorted(train_rows, new_rows)] = torch.as_tensor(
                 prediction[selected]
             )
-            pseudo_rows = np.union1d(pseudo_rows, new_rows)
-            pseudo_counts += np.bincount(prediction[selected], minlength=len(self.classes_))
+            pseudo_rows = np.flatnonzero(self.labeled_iter_ > 0)
             weight = self.unlabeled_weight * min(1.0, self.n_iter_ / RAMPUP_ROUNDS)
             train_inputs["sample_weight"][np.searchsorted(train_rows, pseudo_rows)] = (
                 torch.as_tensor(sample_weight[pseudo_rows] * weight, dtype=torch.float32)
             )
-            pool = np.delete(pool, selected)
+            pool = np.flatnonzero(self.labeled_iter_ == -1)
             self.net_.partial_fit(train_inputs, train_target, epochs=self.epochs_per_round)
         if self.n_iter_ == self.max_iter:
             self.termination_condition_ = "max_iter"
         if len(pool) == 0:
             self.termination_condition_ = "all_labeled"
 
+    def _round_report(self, confidence, prediction, thresholds):
+        """One entry of ``pseudo_label_history_``: this round's new pseudo-labels."""
+        counts = np.bincount(prediction, minlength=len(self.classes_))
+        return {
+            "round": self.n_iter_,
+            "n_pseudo_labeled": len(prediction),
+            "mean_confidence": float(confidence.mean()) if len(prediction) else None,
+            "class_counts": dict(zip(self.classes_.tolist(), counts.tolist(), strict=True)),
+            "thresholds": thresholds.tolist(),
+        }
+
     def _proba_of_rows(self, inputs, positions):
         """Class probabilities of the given rows of the encoded training inputs."""
         if len(positions) == 0:
             return np.empty((0, len(self.classes_)))
         rows = {key: inputs[key][positions] for key in ("x_num", "x_cat")}
-        logits = self.net_.forward(rows).numpy().astype(np.float64)
-        proba = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return proba / proba.sum(axis=1, keepdims=True)
+        return softmax(self.net_.forward(rows).numpy().astype(np.float64))
 
     def _class_thresholds(self, confidence, prediction, pseudo_counts):
         """Per-class confidence thresholds (FlexMatch's curriculum when adaptive).

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
-from ._base import BaseAttentionEstimator
+from ._base import BaseAttentionEstimator, softmax
 from ._docstring import shared_docs
 
 
@@ -166,10 +166,7 @@ class AttentionClassifier(ClassifierMixin, BaseAttentionEstimator):
         proba : ndarray of shape (n_samples, n_classes), float64
             Columns follow ``classes_``; each row sums to one.
         """
-        logits = self._forward(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return softmax(self._forward(X))
 
     def predict(self, X):
         """Most probable class of each row of X.
