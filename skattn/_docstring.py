@@ -46,8 +46,8 @@ _training_parameters = """lr : float, default=1e-3
         Rows per mini-batch. ``"auto"`` takes an eighth of the training rows,
         between 16 and 256, so small sets still get several steps per epoch.
 
-    max_epochs : int, default=100
-        Maximum number of passes over the training rows.
+    max_epochs : int, default={max_epochs}
+        {max_epochs_doc}
 
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training rows (stratified by
@@ -92,8 +92,18 @@ _fitted_attributes = """n_features_in_ : int
         :class:`skattn.nn.FTTransformer` and ``net_.history`` the per-epoch
         losses."""
 
-shared_docs = Substitution(
-    network_parameters=_network_parameters,
-    training_parameters=_training_parameters,
-    fitted_attributes=_fitted_attributes,
-)
+
+def shared_docs_with(
+    max_epochs=100, max_epochs_doc="Maximum number of passes over the training rows."
+):
+    """The shared parameter docs, with an estimator's own ``max_epochs`` entry."""
+    return Substitution(
+        network_parameters=_network_parameters,
+        training_parameters=_training_parameters.format(
+            max_epochs=max_epochs, max_epochs_doc=max_epochs_doc
+        ),
+        fitted_attributes=_fitted_attributes,
+    )
+
+
+shared_docs = shared_docs_with()

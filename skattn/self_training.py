@@ -6,18 +6,70 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, column_or_1d
 
 from ._base import labeled_mask, seeded, select_rows, softmax
-from ._docstring import shared_docs
+from ._docstring import shared_docs_with
 from .supervised import AttentionClassifier
 
 # Pseudo-label weights grow linearly to ``unlabeled_weight`` over these rounds.
 RAMPUP_ROUNDS = 3
+# Neighbours per row in label spreading's graph (scikit-learn's default).
+N_NEIGHBORS = 7
 
 
-@shared_docs
+def spread_labels(inputs, target, n_classes):
+    """Class distributions from label spreading over a k-NN graph of the inputs.
+
+    The graph joins each row to its nearest neighbours in the encoded input
+    space (standardised numeric values, missing ones at the mean, and
+    one-hot categories), as scikit-learn's ``LabelSpreading(kernel="knn")``
+    on preprocessed data; the given labels (``target >= 0``) spread along it.
+
+    Parameters
+    ----------
+    inputs : dict of str to Tensor
+        Encoded rows (``x_num``, ``x_cat``).
+    target : Tensor of shape (n_rows,)
+        Class indices, -1 for rows without a label.
+    n_classes : int
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_classes)
+        Each row sums to one (zeros columns for classes with no label here).
+
+    Examples
+    --------
+    >>> import torch
+    >>> inputs = {"x_num": torch.tensor([[0.0], [0.1], [5.0], [5.1]]),
+    ...           "x_cat": torch.zeros(4, 0, dtype=torch.long)}
+    >>> spread_labels(inputs, torch.tensor([0, -1, 1, -1]), 2).argmax(axis=1)
+    array([0, 0, 1, 1])
+    """
+    x_num = torch.nan_to_num(inputs["x_num"]).numpy()
+    x_cat = inputs["x_cat"].numpy()
+    one_hot = [x_cat[:, [j]] == np.unique(x_cat[:, j]) for j in range(x_cat.shape[1])]
+    points = np.hstack([x_num, *one_hot]).astype(np.float64)
+    target = target.numpy()
+    spreading = LabelSpreading(kernel="knn", n_neighbors=min(N_NEIGHBORS, len(target) - 1))
+    with warnings.catch_warnings():
+        # Not converging within max_iter still leaves usable distributions.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        spreading.fit(points, target)
+    distributions = np.zeros((len(target), n_classes))
+    distributions[:, spreading.classes_] = spreading.label_distributions_
+    return distributions
+
+
+@shared_docs_with(
+    max_epochs=30,
+    max_epochs_doc="Epochs before the first round of pseudo-labels; an epoch is one pass\n"
+    "        over all rows, labeled or not, each step with a batch of labeled rows.",
+)
 class AttentionSelfTrainingClassifier(AttentionClassifier):
     """Semi-supervised attention classifier: labels, pseudo-labels and consistency.
 
@@ -57,7 +109,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         Maximum number of pseudo-labeling rounds; None runs until no row is
         added or all rows are labeled.
 
-    epochs_per_round : int, default=5
+    epochs_per_round : int, default=2
         Training epochs after each round's pseudo-labels are added.
 
     unlabeled_weight : float, default=1.0
@@ -69,8 +121,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         (FlexMatch), so pseudo-labels stay balanced across classes.
 
     consistency_weight : float, default=1.0
-        Weight of the FixMatch consistency term on unlabeled rows; 0 turns
-        it off.
+        Weight of the FixMatch consistency term (on every row, as the
+        reconstruction term); 0 turns it off.
 
     reconstruction_weight : float, default=1.0
         Weight of the masked-feature reconstruction term on all rows; 0
@@ -78,6 +130,16 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
 
     mask_probability : float, default=0.3
         Share of feature values hidden in the strong view.
+
+    propagation_weight : float, default=0.5
+        Weight ``w`` of label spreading in the scores that choose
+        pseudo-labels: each round, a pool row's class scores are ``(1 - w)``
+        times the network's probabilities plus ``w`` times the distribution
+        that the given labels reach it with when they spread over a
+        7-nearest-neighbour graph of the inputs (as
+        :class:`~sklearn.semi_supervised.LabelSpreading`). The graph knows
+        the clusters before the network does; the network corrects the
+        graph where distances mislead. 0 turns it off.
 
     Attributes
     ----------
@@ -175,6 +237,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "mask_probability": [Interval(Real, 0, 1, closed="neither")],
+        "propagation_weight": [Interval(Real, 0, 1, closed="both")],
     }
 
     def __init__(
@@ -190,7 +253,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
-        max_epochs=100,
+        max_epochs=30,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -202,12 +265,13 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         criterion="threshold",
         k_best=10,
         max_iter=10,
-        epochs_per_round=5,
+        epochs_per_round=2,
         unlabeled_weight=1.0,
         adaptive_threshold=True,
         consistency_weight=1.0,
         reconstruction_weight=1.0,
         mask_probability=0.3,
+        propagation_weight=0.5,
     ):
         super().__init__(
             d_token=d_token,
@@ -239,6 +303,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self.consistency_weight = consistency_weight
         self.reconstruction_weight = reconstruction_weight
         self.mask_probability = mask_probability
+        self.propagation_weight = propagation_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -324,6 +389,9 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         pseudo-labels (in ``train_target``).
         """
         n_classes = len(self.classes_)
+        spread = None
+        if self.propagation_weight > 0:
+            spread = spread_labels(train_inputs, train_target, n_classes)
         self.n_iter_ = 0
         self.termination_condition_ = None
         pool = np.flatnonzero(self.labeled_iter_ == -1)
@@ -337,6 +405,9 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 train_target[pseudo_positions].numpy(), minlength=n_classes
             )
             proba = self._proba_of_rows(train_inputs, np.searchsorted(train_rows, pool))
+            if spread is not None:
+                w = self.propagation_weight
+                proba = (1 - w) * proba + w * spread[np.searchsorted(train_rows, pool)]
             confidence, prediction = proba.max(axis=1), proba.argmax(axis=1)
             thresholds = self._class_thresholds(confidence, prediction, pseudo_counts)
             self.net_.class_thresholds = torch.as_tensor(thresholds, dtype=torch.float32)

@@ -37,8 +37,8 @@ class MultiheadSelfAttention(nn.Module):
         self.qkv = nn.Linear(d_token, 3 * d_token)
         self.out = nn.Linear(d_token, d_token)
 
-    def forward(self, x: torch.Tensor, *, need_weights: bool = False):
-        """Attend every token to every token.
+    def forward(self, x: torch.Tensor, *, need_weights: bool = False, n_queries=None):
+        """Attend every token (or the first ``n_queries``) to every token.
 
         Parameters
         ----------
@@ -46,11 +46,14 @@ class MultiheadSelfAttention(nn.Module):
         need_weights : bool
             Also return the attention weights (slower: the fused kernel does
             not expose them).
+        n_queries : int, optional
+            Compute the output of the first ``n_queries`` tokens only (the
+            CLS token, when only the prediction is needed).
 
         Returns
         -------
-        out : Tensor of shape (batch, n_tokens, d_token)
-        weights : Tensor of shape (batch, n_heads, n_tokens, n_tokens) or None
+        out : Tensor of shape (batch, n_queries or n_tokens, d_token)
+        weights : Tensor of shape (batch, n_heads, n_queries or n_tokens, n_tokens) or None
             Row ``i`` of a head is the distribution of token ``i``'s attention
             over all tokens; each row sums to one.
         """
@@ -60,6 +63,8 @@ class MultiheadSelfAttention(nn.Module):
             .view(batch, n_tokens, 3, self.n_heads, d_token // self.n_heads)
             .permute(2, 0, 3, 1, 4)
         )
+        if n_queries is not None:
+            q, n_tokens = q[:, :, :n_queries], n_queries
         dropout = self.dropout if self.training else 0.0
         if need_weights:
             scores = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5

@@ -66,14 +66,17 @@ class TransformerBlock(nn.Module):
         )
         self.residual_dropout = nn.Dropout(residual_dropout)
 
-    def forward(self, x: torch.Tensor, *, need_weights: bool = False):
+    def forward(self, x: torch.Tensor, *, need_weights: bool = False, n_queries=None):
         """Apply the block to ``x`` of shape (batch, n_tokens, d_token).
 
-        Returns the new tokens (same shape) and the attention weights of
-        shape (batch, n_heads, n_tokens, n_tokens), or None.
+        Returns the new tokens (same shape, or only the first ``n_queries``)
+        and the attention weights of shape (batch, n_heads, n_tokens,
+        n_tokens), or None.
         """
-        attended, weights = self.attention(self.attention_norm(x), need_weights=need_weights)
-        x = x + self.residual_dropout(attended)
+        attended, weights = self.attention(
+            self.attention_norm(x), need_weights=need_weights, n_queries=n_queries
+        )
+        x = x[:, : attended.shape[1]] + self.residual_dropout(attended)
         x = x + self.residual_dropout(self.ffn(self.ffn_norm(x)))
         return x, weights
 
@@ -106,16 +109,23 @@ class TransformerEncoder(nn.Module):
         self.blocks = nn.ModuleList(TransformerBlock(**block_kwargs) for _ in range(n_blocks))
         self.norm = nn.LayerNorm(block_kwargs["d_token"])
 
-    def forward(self, x: torch.Tensor, *, need_weights: bool = False):
+    def forward(self, x: torch.Tensor, *, need_weights: bool = False, cls_only: bool = False):
         """Encode tokens of shape (batch, n_tokens, d_token).
+
+        With ``cls_only``, the last block computes the first (CLS) token
+        only: the same CLS output for a fraction of the last block's cost
+        (FT-Transformer's trick for prediction). Not with ``need_weights``.
 
         Returns
         -------
-        tokens : Tensor of shape (batch, n_tokens, d_token)
+        tokens : Tensor of shape (batch, n_tokens or 1, d_token)
         maps : Tensor of shape (batch, n_blocks, n_heads, n_tokens, n_tokens) or None
         """
+        if cls_only and need_weights:
+            raise ValueError("cls_only=True cannot return the full attention maps")
         maps = []
-        for block in self.blocks:
-            x, weights = block(x, need_weights=need_weights)
+        for i, block in enumerate(self.blocks):
+            n_queries = 1 if cls_only and i == len(self.blocks) - 1 else None
+            x, weights = block(x, need_weights=need_weights, n_queries=n_queries)
             maps.append(weights)
         return self.norm(x), torch.stack(maps, dim=1) if need_weights else None

@@ -96,6 +96,11 @@ class FTTransformer(nn.Module):
         """Output tokens (batch, n_tokens, d_token) and, if asked, attention maps."""
         return self.encoder(self.tokenizer(x_num, x_cat), need_weights=need_weights)
 
+    def predict_logits(self, x_num: torch.Tensor, x_cat: torch.Tensor):
+        """The head's output alone; the last block computes the CLS token only."""
+        tokens, _ = self.encoder(self.tokenizer(x_num, x_cat), cls_only=True)
+        return self.head(tokens[:, 0])
+
     def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, return_attention=False):
         """Predict from a batch.
 
@@ -113,6 +118,7 @@ class FTTransformer(nn.Module):
             Only when ``return_attention``; token 0 is CLS, then the numeric
             and the categorical features in input order.
         """
-        tokens, maps = self.encode(x_num, x_cat, need_weights=return_attention)
-        out = self.head(tokens[:, 0])
-        return (out, maps) if return_attention else out
+        if not return_attention:
+            return self.predict_logits(x_num, x_cat)
+        tokens, maps = self.encode(x_num, x_cat, need_weights=True)
+        return self.head(tokens[:, 0]), maps

@@ -16,17 +16,18 @@ WEAK_NOISE = 0.05
 
 
 class LabeledUnlabeledBatches:
-    """Batches that pair labeled rows with unlabeled rows.
+    """Batches that pair labeled rows with a pass over every row.
 
-    An epoch is one pass over the unlabeled rows in batches of
-    ``batch_size``; each is concatenated with ``min(batch_size, n_labeled)``
-    labeled rows drawn at random (with replacement), so a few labels are
-    seen in every step, as in FixMatch.
+    An epoch is one pass over all rows, labeled or not (the stream that
+    carries the unlabeled terms), in batches of ``batch_size``; each is
+    concatenated with ``min(batch_size, n_labeled)`` labeled rows drawn at
+    random (with replacement), so a few labels are seen in every step, as
+    in FixMatch. In each batch, ``"stream"`` marks the rows of the pass.
 
     Parameters
     ----------
     X : dict of str to Tensor
-        Inputs; ``X["unlabeled"]`` (bool) marks the rows of the unlabeled stream.
+        Inputs.
     y : Tensor
         Targets, -1 where a row has no (pseudo-)label.
     batch_size : int
@@ -35,31 +36,32 @@ class LabeledUnlabeledBatches:
     Examples
     --------
     >>> import torch
-    >>> X = {"v": torch.arange(6), "unlabeled": torch.tensor([0, 0, 1, 1, 1, 1]).bool()}
+    >>> X = {"v": torch.arange(6)}
     >>> y = torch.tensor([0, 1, -1, -1, -1, -1])
-    >>> batches = LabeledUnlabeledBatches(X, y, batch_size=2, generator=torch.Generator())
-    >>> len(batches), [len(b["v"]) for b, _ in batches]
-    (2, [4, 4])
+    >>> batches = LabeledUnlabeledBatches(X, y, batch_size=3, generator=torch.Generator())
+    >>> len(batches), [int(b["stream"].sum()) for b, _ in batches]
+    (2, [3, 3])
     """
 
     def __init__(self, X, y, *, batch_size, generator):
         self.X, self.y = X, y
         self.labeled = torch.nonzero(y >= 0).flatten()
-        self.unlabeled = torch.nonzero(X["unlabeled"]).flatten()
         self.batch_size = batch_size
         self.generator = generator
 
     def __len__(self):
-        return max(1, math.ceil(len(self.unlabeled) / self.batch_size))
+        return max(1, math.ceil(len(self.y) / self.batch_size))
 
     def __iter__(self):
-        order = self.unlabeled[torch.randperm(len(self.unlabeled), generator=self.generator)]
+        order = torch.randperm(len(self.y), generator=self.generator)
         n_labeled = min(self.batch_size, len(self.labeled))
         for step in range(len(self)):
             draw = torch.randint(len(self.labeled), (n_labeled,), generator=self.generator)
-            unlabeled = order[step * self.batch_size : (step + 1) * self.batch_size]
-            rows = torch.cat([self.labeled[draw], unlabeled])
-            yield {key: value[rows] for key, value in self.X.items()}, self.y[rows]
+            stream = order[step * self.batch_size : (step + 1) * self.batch_size]
+            rows = torch.cat([self.labeled[draw], stream])
+            batch = {key: value[rows] for key, value in self.X.items()}
+            batch["stream"] = torch.arange(len(rows)) >= n_labeled
+            yield batch, self.y[rows]
 
 
 class SemiSupervisedNet(TabularNet):
@@ -71,14 +73,14 @@ class SemiSupervisedNet(TabularNet):
 
     * ``L_sup``: sample-weighted cross-entropy on rows with a label or a
       pseudo-label (pseudo-labels carry their weight in ``sample_weight``);
-    * ``L_cons``: on unlabeled rows, the prediction for a weak view (small
+    * ``L_cons``: on every row, the prediction for a weak view (small
       noise) becomes the target for a strong view (a share
       ``mask_probability`` of the features hidden) when its confidence
       exceeds the threshold of its class, ``class_thresholds`` (a tensor
       the estimator updates between self-training rounds; FixMatch);
-    * ``L_rec``: the strong view's output tokens reconstruct the hidden
-      feature values (squared error for numeric, cross-entropy for
-      categorical features), on every row.
+    * ``L_rec``: on every row, the strong view's output tokens reconstruct
+      the hidden feature values (squared error for numeric, cross-entropy
+      for categorical features).
     """
 
     def __init__(
@@ -135,31 +137,31 @@ class SemiSupervisedNet(TabularNet):
 
         y_pred = model(x["x_num"][labeled], x["x_cat"][labeled])
         loss = self.get_loss(y_pred, y[labeled], X={"sample_weight": x["sample_weight"][labeled]})
-        if self.uses_unlabeled_rows:
-            loss = loss + self._unlabeled_loss(x, unlabeled=x["unlabeled"])
+        if "stream" in x:  # batches from LabeledUnlabeledBatches
+            loss = loss + self._unlabeled_loss(x, stream=x["stream"])
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
-    def _unlabeled_loss(self, x, unlabeled):
+    def _unlabeled_loss(self, x, stream):
+        # One strong view of the pass's rows serves both terms.
         model = self.module_
-        x_num, x_cat, hidden_num, hidden_cat = mask_features(
-            x["x_num"], x["x_cat"], p=self.mask_probability
+        x_num, x_cat = x["x_num"][stream], x["x_cat"][stream]
+        strong_num, strong_cat, hidden_num, hidden_cat = mask_features(
+            x_num, x_cat, p=self.mask_probability
         )
-        tokens, _ = model.encode(x_num, x_cat)
+        tokens, _ = model.encode(strong_num, strong_cat)
         loss = 0.0
         if self.reconstruction_weight > 0:
             reconstruction = model.reconstruction.loss(
-                tokens, x["x_num"], x["x_cat"], hidden_num, hidden_cat
+                tokens, x_num, x_cat, hidden_num, hidden_cat
             )
             loss = loss + self.reconstruction_weight * reconstruction
-        if self.consistency_weight > 0 and bool(unlabeled.any()):
+        if self.consistency_weight > 0:
             with torch.no_grad():
-                weak_num = x["x_num"][unlabeled]
-                weak_num = weak_num + WEAK_NOISE * torch.randn_like(weak_num)
-                proba = torch.softmax(model(weak_num, x["x_cat"][unlabeled]), dim=1)
+                weak_num = x_num + WEAK_NOISE * torch.randn_like(x_num)
+                proba = torch.softmax(model(weak_num, x_cat), dim=1)
                 confidence, target = proba.max(dim=1)
                 confident = confidence > self.class_thresholds.to(self.device)[target]
-            strong_logits = model.head(tokens[unlabeled, 0])
-            consistency = F.cross_entropy(strong_logits, target, reduction="none")
+            consistency = F.cross_entropy(model.head(tokens[:, 0]), target, reduction="none")
             loss = loss + self.consistency_weight * (consistency * confident).mean()
         return loss

@@ -71,6 +71,15 @@ def test_model_returns_attention_maps_without_changing_its_output():
     assert maps.shape == (5, 2, 4, 5, 5)  # batch, blocks, heads, CLS + 4 features
 
 
+@pytest.mark.parametrize("n_blocks", [1, 3])
+def test_prediction_computing_only_cls_in_the_last_block_is_exact(n_blocks):
+    model = FTTransformer(n_num_features=4, cat_cardinalities=[3], d_out=3, n_blocks=n_blocks)
+    model.eval()
+    x_num, x_cat = torch.randn(7, 4), torch.full((7, 1), N_RESERVED_CODES + 1)
+    tokens, _ = model.encode(x_num, x_cat)
+    torch.testing.assert_close(model(x_num, x_cat), model.head(tokens[:, 0]))
+
+
 def test_model_rows_do_not_influence_each_other():
     model = FTTransformer(n_num_features=3, cat_cardinalities=[], d_out=2).eval()
     x = torch.randn(6, 3)
