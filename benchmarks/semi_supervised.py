@@ -33,7 +33,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 
-from skattn import AttentionClassifier, AttentionSelfTrainingClassifier
+from skattn import AttentionClassifier, AttentionSelfTrainingClassifier, FineTuneClassifier
 
 LABELED_ONLY_ANCHORS = ["HGB labels", "LogReg labels", "MLP labels"]
 
@@ -110,6 +110,8 @@ def _oracle(data, seed):
 METHODS = {
     "skattn SelfTraining": _skattn(AttentionSelfTrainingClassifier),
     "skattn labels": _skattn(AttentionClassifier, labeled_only=True),
+    # The same self-training with a MaskedAttentionPretrainer in front of it.
+    "skattn FineTune": _skattn(FineTuneClassifier),
     "HGB labels": _labeled(lambda s: HistGradientBoostingClassifier(random_state=s)),
     "LogReg labels": _labeled(lambda s: LogisticRegression(max_iter=2000)),
     "MLP labels": _labeled(lambda s: MLPClassifier(max_iter=500, random_state=s)),

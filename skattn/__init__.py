@@ -1,5 +1,7 @@
 """skattn: attention networks for scikit-learn users with few labels."""
 
+from .fine_tuning import FineTuneClassifier, FineTuneRegressor
+from .pretraining import MaskedAttentionPretrainer
 from .self_training import AttentionSelfTrainingClassifier
 from .supervised import AttentionClassifier, AttentionRegressor
 
@@ -9,5 +11,8 @@ __all__ = [
     "AttentionClassifier",
     "AttentionRegressor",
     "AttentionSelfTrainingClassifier",
+    "FineTuneClassifier",
+    "FineTuneRegressor",
+    "MaskedAttentionPretrainer",
     "__version__",
 ]

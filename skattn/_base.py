@@ -185,16 +185,19 @@ class BaseAttentionEstimator(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        if self.d_token % self.n_heads:
-            raise ValueError(
-                f"d_token={self.d_token} must be divisible by n_heads={self.n_heads}."
-            )
+        self._check_network_shape()
         X = check_X(self, X, reset=True)
         check_consistent_length(X, y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
         )
         return X, sample_weight
+
+    def _check_network_shape(self):
+        if self.d_token % self.n_heads:
+            raise ValueError(
+                f"d_token={self.d_token} must be divisible by n_heads={self.n_heads}."
+            )
 
     def _prepare(self, X, sample_weight):
         """Resolve the device, draw the seed, learn the encoding of X's columns.
@@ -204,15 +207,19 @@ class BaseAttentionEstimator(BaseEstimator):
         """
         self.device_ = resolve_device(self.device)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        self.encoder_ = TabularEncoder().fit(X, sample_weight)
+        self.encoder_ = self._fit_encoder(X, sample_weight, seed)
         inputs = self.encoder_.transform(X)
         inputs["sample_weight"] = sample_weight.astype(np.float32)
         return inputs, seed
 
-    def _make_net(self, d_out, valid, seed, n_train, **semi_supervised):
+    def _fit_encoder(self, X, sample_weight, seed):
+        """Learn the column handling; fine-tuning takes it from the pretrained model."""
+        return TabularEncoder().fit(X, sample_weight)
+
+    def _make_net(self, d_out, valid, seed, n_train, *, reconstruction=False, **net):
+        """The skorch net; ``net`` holds ``net_class``, ``net_params``, ``encoder_lr``."""
         module_params = self._module_params(d_out)
-        if semi_supervised:
-            module_params["reconstruction"] = semi_supervised["reconstruction_weight"] > 0
+        module_params["reconstruction"] = reconstruction
         return make_net(
             module_params=module_params,
             criterion=self._criterion,
@@ -225,7 +232,7 @@ class BaseAttentionEstimator(BaseEstimator):
             device=self.device_,
             verbose=self.verbose,
             random_state=seed,
-            semi_supervised=semi_supervised or None,
+            **net,
         )
 
     def _module_params(self, d_out) -> dict:

@@ -92,9 +92,63 @@ _fitted_attributes = """n_features_in_ : int
         :class:`skattn.nn.FTTransformer` and ``net_.history`` the per-epoch
         losses."""
 
+_self_training_parameters = """class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, computed from the labeled rows and multiplied
+        into ``sample_weight``.
+
+    threshold : float, default=0.75
+        Confidence a prediction must exceed (strictly) to become a
+        pseudo-label, when ``criterion="threshold"``; also the confidence
+        that gates the consistency term.
+
+    criterion : {"threshold", "k_best"}, default="threshold"
+        Pseudo-label the rows above the threshold, or the ``k_best`` most
+        confident rows of each round.
+
+    k_best : int, default=10
+        Rows pseudo-labeled per round with ``criterion="k_best"``.
+
+    max_iter : int or None, default=10
+        Maximum number of pseudo-labeling rounds; None runs until no row is
+        added or all rows are labeled.
+
+    epochs_per_round : int, default=2
+        Training epochs after each round's pseudo-labels are added.
+
+    unlabeled_weight : float, default=1.0
+        Weight ``lambda`` of the pseudo-label loss, reached after a linear
+        ramp-up over the first three rounds.
+
+    adaptive_threshold : bool, default=True
+        Lower the threshold of classes the network is still unsure about
+        (FlexMatch), so pseudo-labels stay balanced across classes.
+
+    consistency_weight : float, default=1.0
+        Weight of the FixMatch consistency term (on every row, as the
+        reconstruction term); 0 turns it off.
+
+    reconstruction_weight : float, default=1.0
+        Weight of the masked-feature reconstruction term on all rows; 0
+        turns it off.
+
+    mask_probability : float, default=0.3
+        Share of feature values hidden in the strong view.
+
+    propagation_weight : float, default=0.5
+        Weight ``w`` of label spreading in the scores that choose
+        pseudo-labels: each round, a pool row's class scores are ``(1 - w)``
+        times the network's probabilities plus ``w`` times the distribution
+        that the given labels reach it with when they spread over a
+        7-nearest-neighbour graph of the inputs (as
+        :class:`~sklearn.semi_supervised.LabelSpreading`). The graph knows
+        the clusters before the network does; the network corrects the
+        graph where distances mislead. 0 turns it off."""
+
 
 def shared_docs_with(
-    max_epochs=100, max_epochs_doc="Maximum number of passes over the training rows."
+    max_epochs=100,
+    max_epochs_doc="Maximum number of passes over the training rows.",
+    **more,
 ):
     """The shared parameter docs, with an estimator's own ``max_epochs`` entry."""
     return Substitution(
@@ -103,6 +157,8 @@ def shared_docs_with(
             max_epochs=max_epochs, max_epochs_doc=max_epochs_doc
         ),
         fitted_attributes=_fitted_attributes,
+        self_training_parameters=_self_training_parameters,
+        **more,
     )
 
 

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_array, column_or_1d
 from ._base import labeled_mask, seeded, select_rows, softmax
 from ._docstring import shared_docs_with
 from .supervised import AttentionClassifier
+from .training import SemiSupervisedNet
 
 # Pseudo-label weights grow linearly to ``unlabeled_weight`` over these rounds.
 RAMPUP_ROUNDS = 3
@@ -89,57 +90,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
 
     %(training_parameters)s
 
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, computed from the labeled rows and multiplied
-        into ``sample_weight``.
-
-    threshold : float, default=0.75
-        Confidence a prediction must exceed (strictly) to become a
-        pseudo-label, when ``criterion="threshold"``; also the confidence
-        that gates the consistency term.
-
-    criterion : {"threshold", "k_best"}, default="threshold"
-        Pseudo-label the rows above the threshold, or the ``k_best`` most
-        confident rows of each round.
-
-    k_best : int, default=10
-        Rows pseudo-labeled per round with ``criterion="k_best"``.
-
-    max_iter : int or None, default=10
-        Maximum number of pseudo-labeling rounds; None runs until no row is
-        added or all rows are labeled.
-
-    epochs_per_round : int, default=2
-        Training epochs after each round's pseudo-labels are added.
-
-    unlabeled_weight : float, default=1.0
-        Weight ``lambda`` of the pseudo-label loss, reached after a linear
-        ramp-up over the first three rounds.
-
-    adaptive_threshold : bool, default=True
-        Lower the threshold of classes the network is still unsure about
-        (FlexMatch), so pseudo-labels stay balanced across classes.
-
-    consistency_weight : float, default=1.0
-        Weight of the FixMatch consistency term (on every row, as the
-        reconstruction term); 0 turns it off.
-
-    reconstruction_weight : float, default=1.0
-        Weight of the masked-feature reconstruction term on all rows; 0
-        turns it off.
-
-    mask_probability : float, default=0.3
-        Share of feature values hidden in the strong view.
-
-    propagation_weight : float, default=0.5
-        Weight ``w`` of label spreading in the scores that choose
-        pseudo-labels: each round, a pool row's class scores are ``(1 - w)``
-        times the network's probabilities plus ``w`` times the distribution
-        that the given labels reach it with when they spread over a
-        7-nearest-neighbour graph of the inputs (as
-        :class:`~sklearn.semi_supervised.LabelSpreading`). The graph knows
-        the clusters before the network does; the network corrects the
-        graph where distances mislead. 0 turns it off.
+    %(self_training_parameters)s
 
     Attributes
     ----------
@@ -191,6 +142,11 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
     ``threshold * M(b_c)``, ``M(b) = b / (2 - b)``, never below half the
     threshold, where ``b_c`` is the number of pool rows confidently
     predicted as c over that of the most confident class (FlexMatch).
+    The confidence of a pool row is the largest of its mixed class scores
+    ``(1 - w) * p_network + w * p_spreading`` with ``w =
+    propagation_weight``, where ``p_spreading`` comes from label spreading
+    [4]_ of the given labels over a k-NN graph of the inputs (the graph
+    finds clusters, the network corrects it, in the spirit of [5]_).
 
     Unlike scikit-learn's ``SelfTrainingClassifier``, which reports
     ``n_iter_ = 0`` when y has no unlabeled row, the first round always runs
@@ -209,6 +165,10 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
        Curriculum Pseudo Labeling". NeurIPS 2021.
     .. [3] Yarowsky. "Unsupervised word sense disambiguation rivaling
        supervised methods". ACL 1995.
+    .. [4] Zhou et al. "Learning with Local and Global Consistency".
+       NeurIPS 2003.
+    .. [5] Iscen et al. "Label Propagation for Deep Semi-supervised
+       Learning". CVPR 2019.
 
     Examples
     --------
@@ -357,10 +317,14 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 valid,
                 seed,
                 len(train_rows),
-                consistency_weight=self.consistency_weight,
-                reconstruction_weight=self.reconstruction_weight,
-                mask_probability=self.mask_probability,
-                class_thresholds=torch.full((d_out,), float(self.threshold)),
+                reconstruction=self.reconstruction_weight > 0,
+                net_class=SemiSupervisedNet,
+                net_params=dict(
+                    consistency_weight=self.consistency_weight,
+                    reconstruction_weight=self.reconstruction_weight,
+                    mask_probability=self.mask_probability,
+                    class_thresholds=torch.full((d_out,), float(self.threshold)),
+                ),
             )
             self.net_.fit(train_inputs, train_target)
             self._self_train(train_inputs, train_target, train_rows, sample_weight)
@@ -389,12 +353,12 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         pseudo-labels (in ``train_target``).
         """
         n_classes = len(self.classes_)
-        spread = None
-        if self.propagation_weight > 0:
-            spread = spread_labels(train_inputs, train_target, n_classes)
         self.n_iter_ = 0
         self.termination_condition_ = None
         pool = np.flatnonzero(self.labeled_iter_ == -1)
+        spread = None
+        if self.propagation_weight > 0 and len(pool):
+            spread = spread_labels(train_inputs, train_target, n_classes)
         # Round 1 runs even on an empty pool, so n_iter_ counts it (see Notes).
         while (len(pool) or self.n_iter_ == 0) and (
             self.max_iter is None or self.n_iter_ < self.max_iter

@@ -3,7 +3,14 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skattn import AttentionClassifier, AttentionRegressor, AttentionSelfTrainingClassifier
+from skattn import (
+    AttentionClassifier,
+    AttentionRegressor,
+    AttentionSelfTrainingClassifier,
+    FineTuneClassifier,
+    FineTuneRegressor,
+    MaskedAttentionPretrainer,
+)
 
 # Small networks and few epochs keep the contract suite fast on two cores;
 # the defaults are exercised by the behaviour tests.
@@ -13,6 +20,9 @@ ESTIMATORS = [
     AttentionClassifier(**FAST),
     AttentionRegressor(**FAST),
     AttentionSelfTrainingClassifier(**FAST, max_iter=2, epochs_per_round=2),
+    MaskedAttentionPretrainer(**{**FAST, "max_epochs": 5}),
+    FineTuneClassifier(**FAST, pretrain_epochs=3, max_iter=2, epochs_per_round=2),
+    FineTuneRegressor(**FAST, pretrain_epochs=3),
 ]
 
 SAMPLE_WEIGHT_REASON = (
@@ -29,8 +39,19 @@ MINUS_ONE_REASON = (
 )
 
 
+SUBSET_REASON = (
+    "The embeddings are float32 network outputs: on a batch of 1 row and of 20 rows the "
+    "matrix kernels round differently (about 1e-7 absolute), and the check compares with "
+    "rtol=1e-7; tests/test_fine_tuning.py checks the embeddings with a float32 tolerance."
+)
+
+
 def expected_failed_checks(estimator):
-    expected = {"check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_REASON}
+    expected = {}
+    if isinstance(estimator, MaskedAttentionPretrainer):
+        expected["check_methods_subset_invariance"] = SUBSET_REASON
+    else:
+        expected["check_sample_weight_equivalence_on_dense_data"] = SAMPLE_WEIGHT_REASON
     if isinstance(estimator, AttentionSelfTrainingClassifier):
         expected["check_classifiers_classes"] = MINUS_ONE_REASON
     return expected

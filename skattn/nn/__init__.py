@@ -3,7 +3,7 @@
 from .attention import MultiheadSelfAttention
 from .encoder import TransformerBlock, TransformerEncoder
 from .model import FTTransformer
-from .reconstruction import ReconstructionHead, mask_features
+from .reconstruction import ReconstructionHead, mask_features, swap_features
 from .tokenizer import MISSING_CODE, N_RESERVED_CODES, UNKNOWN_CODE, FeatureTokenizer
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "TransformerBlock",
     "TransformerEncoder",
     "mask_features",
+    "swap_features",
 ]

@@ -96,10 +96,10 @@ class FTTransformer(nn.Module):
         """Output tokens (batch, n_tokens, d_token) and, if asked, attention maps."""
         return self.encoder(self.tokenizer(x_num, x_cat), need_weights=need_weights)
 
-    def predict_logits(self, x_num: torch.Tensor, x_cat: torch.Tensor):
-        """The head's output alone; the last block computes the CLS token only."""
+    def embed(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+        """The CLS token's output (batch, d_token); the last block computes it alone."""
         tokens, _ = self.encoder(self.tokenizer(x_num, x_cat), cls_only=True)
-        return self.head(tokens[:, 0])
+        return tokens[:, 0]
 
     def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, return_attention=False):
         """Predict from a batch.
@@ -119,6 +119,6 @@ class FTTransformer(nn.Module):
             and the categorical features in input order.
         """
         if not return_attention:
-            return self.predict_logits(x_num, x_cat)
+            return self.head(self.embed(x_num, x_cat))
         tokens, maps = self.encode(x_num, x_cat, need_weights=True)
         return self.head(tokens[:, 0]), maps

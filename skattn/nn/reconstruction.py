@@ -51,6 +51,51 @@ def mask_features(x_num, x_cat, *, p: float, generator: torch.Generator | None =
     return x_num, x_cat, hidden_num, hidden_cat
 
 
+def swap_features(x_num, x_cat, *, p: float, generator: torch.Generator | None = None):
+    """Replace a random share ``p`` of the values by the same feature's value in another row.
+
+    The corruption of VIME and SCARF: a corrupted value is plausible for its
+    feature, so telling it apart needs the other features of the row.
+
+    Parameters
+    ----------
+    x_num : Tensor of shape (batch, n_num), float
+    x_cat : Tensor of shape (batch, n_cat), int64
+    p : float
+        Probability that a value is replaced.
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    x_num, x_cat : Tensors
+        Copies with the replaced values.
+    changed_num, changed_cat : bool Tensors of the input shapes
+        Where a value was replaced by a different one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x_num, x_cat = torch.arange(8.0).view(4, 2), torch.zeros(4, 0, dtype=torch.long)
+    >>> new_num, _, changed_num, _ = swap_features(x_num, x_cat, p=1.0)
+    >>> bool((new_num[changed_num] != x_num[changed_num]).all())
+    True
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{p=} must be in [0, 1]")
+
+    def swap(x):
+        donors = torch.randint(len(x), x.shape, generator=generator, device=x.device)
+        chosen = torch.rand(x.shape, generator=generator, device=x.device) < p
+        new = torch.where(chosen, torch.gather(x, 0, donors), x)
+        same = (
+            (new == x) | (torch.isnan(new) & torch.isnan(x)) if x.is_floating_point() else new == x
+        )
+        return new, ~same
+
+    (x_num, changed_num), (x_cat, changed_cat) = swap(x_num), swap(x_cat)
+    return x_num, x_cat, changed_num, changed_cat
+
+
 class ReconstructionHead(nn.Module):
     """Predict each feature's value from its own output token.
 
@@ -83,6 +128,7 @@ class ReconstructionHead(nn.Module):
         self.cat_heads = nn.ModuleList(
             nn.Linear(d_token, int(c) + N_RESERVED_CODES) for c in cat_cardinalities
         )
+        self.detector = nn.Linear(d_token, 1)
 
     def forward(self, tokens: torch.Tensor):
         """Reconstruct from tokens of shape (batch, 1 + n_num + n_cat, d_token).
@@ -109,3 +155,9 @@ class ReconstructionHead(nn.Module):
             losses.append(F.cross_entropy(logits[rows], x_cat[rows, j], reduction="none"))
         losses = torch.cat(losses)
         return losses.mean() if losses.numel() else tokens.sum() * 0.0
+
+    def detection_loss(self, tokens, changed_num, changed_cat) -> torch.Tensor:
+        """Binary cross-entropy of telling, from each feature token, whether its value changed."""
+        logits = self.detector(tokens[:, 1:]).squeeze(-1)
+        changed = torch.cat([changed_num, changed_cat], dim=1).to(logits.dtype)
+        return F.binary_cross_entropy_with_logits(logits, changed)

@@ -1,13 +1,18 @@
 """Training layer: the only package that imports skorch."""
 
 from ._build import make_net
+from ._freeze import EncoderFreezing, unfreeze_every
 from ._net import TabularNet, TensorBatches
+from ._pretrain import PretrainingNet
 from ._semi import LabeledUnlabeledBatches, SemiSupervisedNet
 
 __all__ = [
+    "EncoderFreezing",
     "LabeledUnlabeledBatches",
+    "PretrainingNet",
     "SemiSupervisedNet",
     "TabularNet",
     "TensorBatches",
     "make_net",
+    "unfreeze_every",
 ]

@@ -7,7 +7,6 @@ from skorch.helper import predefined_split
 
 from ..nn import FTTransformer
 from ._net import TabularNet
-from ._semi import SemiSupervisedNet
 
 # FT-Transformer's recipe: no weight decay on embeddings, norms and biases.
 _NO_DECAY = [
@@ -30,7 +29,10 @@ def make_net(
     device,
     verbose,
     random_state,
-    semi_supervised=None,
+    net_class=TabularNet,
+    net_params=None,
+    encoder_lr=None,
+    extra_callbacks=(),
 ):
     """Build the skorch net for an estimator's flat hyperparameters.
 
@@ -46,9 +48,15 @@ def make_net(
     n_iter_no_change : int
         Patience of early stopping, in epochs; the best weights are kept in
         memory and restored at the end.
-    semi_supervised : dict, optional
-        Keyword arguments of :class:`SemiSupervisedNet`; without them the net
-        is a :class:`TabularNet`.
+    net_class : subclass of TabularNet, default=TabularNet
+        The net to build (:class:`SemiSupervisedNet`, :class:`PretrainingNet`).
+    net_params : dict, optional
+        Its own keyword arguments.
+    encoder_lr : float, optional
+        Learning rate of the tokenizer and the encoder (the head keeps
+        ``lr``), for fine-tuning a pretrained encoder.
+    extra_callbacks : sequence of skorch callbacks
+        Added to early stopping (e.g. :class:`EncoderFreezing`).
 
     Examples
     --------
@@ -63,22 +71,31 @@ def make_net(
     >>> net.fit(X, torch.tensor([0, 1] * 4)).forward(X).shape
     torch.Size([8, 2])
     """
-    callbacks = []
+    callbacks = list(extra_callbacks)
     train_split = None
     if valid_data is not None:
         train_split = predefined_split(Dataset(*valid_data))
         callbacks.append(
             EarlyStopping(monitor="valid_loss", patience=n_iter_no_change, load_best=True)
         )
-    net_class, net_params = TabularNet, {}
-    if semi_supervised is not None:
-        net_class, net_params = SemiSupervisedNet, semi_supervised
+    param_groups = list(_NO_DECAY)
+    if encoder_lr is not None:
+        # skorch gives a parameter to the first group whose pattern matches.
+        encoder_groups = [
+            ("tokenizer.*", {"weight_decay": 0.0}),
+            ("encoder.*norm*", {"weight_decay": 0.0}),
+            ("encoder.*bias", {"weight_decay": 0.0}),
+            ("encoder.*", {}),
+        ]
+        param_groups = [
+            (pattern, {**options, "lr": encoder_lr}) for pattern, options in encoder_groups
+        ] + param_groups
     return net_class(
         FTTransformer,
         criterion=criterion,
         criterion__reduction="none",
         optimizer=torch.optim.AdamW,
-        optimizer__param_groups=_NO_DECAY,
+        optimizer__param_groups=param_groups,
         lr=lr,
         optimizer__weight_decay=weight_decay,
         batch_size=batch_size,
@@ -88,6 +105,6 @@ def make_net(
         device=device,
         verbose=verbose,
         random_state=random_state,
-        **net_params,
+        **(net_params or {}),
         **{f"module__{key}": value for key, value in module_params.items()},
     )

@@ -1,0 +1,205 @@
+"""Self-supervised pretraining of the attention encoder on X alone."""
+
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseAttentionEstimator, seeded, select_rows
+from ._data import check_X
+from ._docstring import shared_docs_with
+from .training import PretrainingNet
+
+
+@shared_docs_with(
+    max_epochs=100,
+    max_epochs_doc="Maximum number of passes over the rows.",
+)
+class MaskedAttentionPretrainer(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseAttentionEstimator
+):
+    """Learn the structure of X without labels; transform rows into CLS embeddings.
+
+    ``fit(X)`` trains the attention encoder on a self-supervised task: in
+    every row a share ``corruption_probability`` of the values is replaced
+    by the same feature's value in another row, and the network must tell
+    which values were replaced and reconstruct them. ``y`` is ignored, so
+    the pretrainer sits in a :class:`~sklearn.pipeline.Pipeline` in front of
+    any classifier, -1 labels included. The fitted encoder is what
+    :class:`FineTuneClassifier` and :class:`FineTuneRegressor` start from.
+
+    Parameters
+    ----------
+    %(network_parameters)s
+
+    %(training_parameters)s
+
+    corruption_probability : float, default=0.3
+        Share of the values replaced in each row.
+
+    contrastive_weight : float, default=0.0
+        Weight of an InfoNCE term between the CLS embeddings of two
+        corrupted views of each row (SCARF); 0 turns it off.
+
+    Attributes
+    ----------
+    encoder_ : TabularEncoder
+        Column handling (vocabularies, scaling) learned from X; a model
+        fine-tuned from this one reuses it.
+
+    loss_history_ : list of float
+        Pretraining loss (detection plus reconstruction) per epoch.
+
+    %(fitted_attributes)s
+
+    See Also
+    --------
+    FineTuneClassifier : Fine-tunes this encoder on labels.
+
+    Notes
+    -----
+    The loss is ``L_detect + L_rec + contrastive_weight * L_contrast``:
+    binary cross-entropy of detecting each replaced value (VIME [1]_),
+    squared error (numeric) or cross-entropy (categorical) of reconstructing
+    it, and the optional contrastive term (SCARF [2]_). With
+    ``early_stopping``, the loss on held-out rows decides when to stop.
+
+    References
+    ----------
+    .. [1] Yoon et al. "VIME: Extending the Success of Self- and
+       Semi-supervised Learning to Tabular Domain". NeurIPS 2020.
+    .. [2] Bahri et al. "SCARF: Self-Supervised Contrastive Learning using
+       Random Feature Corruption". ICLR 2022.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skattn import MaskedAttentionPretrainer
+    >>> X, _ = load_iris(return_X_y=True)
+    >>> pretrainer = MaskedAttentionPretrainer(d_token=8, max_epochs=3, random_state=0)
+    >>> pretrainer.fit_transform(X).shape
+    (150, 8)
+    >>> pretrainer.get_feature_names_out()[:2].tolist()
+    ['maskedattentionpretrainer0', 'maskedattentionpretrainer1']
+    """
+
+    _parameter_constraints = {
+        **BaseAttentionEstimator._parameter_constraints,
+        "corruption_probability": [Interval(Real, 0, 1, closed="neither")],
+        "contrastive_weight": [Interval(Real, 0, None, closed="left")],
+    }
+    # Required by make_net; the pretraining loss does not use it.
+    _criterion = torch.nn.MSELoss
+
+    def __init__(
+        self,
+        *,
+        d_token=32,
+        n_blocks=2,
+        n_heads=4,
+        d_ffn_factor=4 / 3,
+        attention_dropout=0.0,
+        ffn_dropout=0.1,
+        residual_dropout=0.0,
+        lr=1e-3,
+        weight_decay=1e-4,
+        batch_size="auto",
+        max_epochs=100,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        corruption_probability=0.3,
+        contrastive_weight=0.0,
+    ):
+        super().__init__(
+            d_token=d_token,
+            n_blocks=n_blocks,
+            n_heads=n_heads,
+            d_ffn_factor=d_ffn_factor,
+            attention_dropout=attention_dropout,
+            ffn_dropout=ffn_dropout,
+            residual_dropout=residual_dropout,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.corruption_probability = corruption_probability
+        self.contrastive_weight = contrastive_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain on the rows of X.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            NaN marks a missing value.
+        y : None
+            Ignored (labels, -1 or not, are not used).
+
+        Returns
+        -------
+        self : MaskedAttentionPretrainer
+            The fitted pretrainer.
+        """
+        self._check_network_shape()
+        X = check_X(self, X, reset=True)
+        inputs, seed = self._prepare(X, np.ones(len(X)))
+        dummy = np.zeros(len(X), dtype=np.float32)
+        train_rows, valid_rows = self._split(None, seed, len(X))
+        valid = None if valid_rows is None else select_rows(inputs, dummy, valid_rows)
+        with seeded(seed, self.device_):
+            self.net_ = self._make_net(
+                1,
+                valid,
+                seed,
+                len(train_rows),
+                reconstruction=True,
+                net_class=PretrainingNet,
+                net_params=dict(
+                    corruption_probability=self.corruption_probability,
+                    contrastive_weight=self.contrastive_weight,
+                ),
+            )
+            self.net_.fit(*select_rows(inputs, dummy, train_rows))
+        self.n_iter_ = len(self.net_.history)
+        self.loss_history_ = [float(loss) for loss in self.net_.history[:, "train_loss"]]
+        self._n_features_out = self.d_token
+        return self
+
+    def transform(self, X):
+        """The CLS embedding of each row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, d_token), float64
+        """
+        check_is_fitted(self)
+        X = check_X(self, X, reset=False)
+        inputs = {k: torch.from_numpy(v) for k, v in self.encoder_.transform(X).items()}
+        module = self.net_.module_.eval()
+        chunks = []
+        with torch.inference_mode():
+            for start in range(0, len(X), 4096):
+                rows = slice(start, start + 4096)
+                x_num, x_cat = (inputs[k][rows].to(self.device_) for k in ("x_num", "x_cat"))
+                chunks.append(module.embed(x_num, x_cat).cpu())
+        out = torch.cat(chunks) if chunks else torch.empty(0, self.d_token)
+        return out.numpy().astype(np.float64)

@@ -1,0 +1,46 @@
+"""Freezing the pretrained part of a network while its head trains."""
+
+import math
+
+from skorch.callbacks import Callback
+
+
+class EncoderFreezing(Callback):
+    """Freeze the tokenizer and the encoder, unfreezing blocks from the top on a schedule.
+
+    Parameters
+    ----------
+    unfreeze_every : int or None
+        Epochs between unfreezing steps: the last block first, then the
+        blocks below it, then the tokenizer. None keeps everything frozen
+        (only the head trains).
+
+    Examples
+    --------
+    >>> EncoderFreezing(unfreeze_every=None).n_trainable_parts(epoch=100)
+    0
+    >>> [EncoderFreezing(unfreeze_every=5).n_trainable_parts(epoch=e) for e in (1, 6, 11)]
+    [0, 1, 2]
+    """
+
+    def __init__(self, unfreeze_every=None):
+        self.unfreeze_every = unfreeze_every
+
+    def n_trainable_parts(self, epoch):
+        if self.unfreeze_every is None:
+            return 0
+        return (epoch - 1) // self.unfreeze_every
+
+    def on_epoch_begin(self, net, **kwargs):
+        module = net.module_
+        # Top of the network first: the last block is the least general.
+        parts = [*reversed(module.encoder.blocks), module.tokenizer]
+        n_trainable = self.n_trainable_parts(epoch=len(net.history))
+        for i, part in enumerate(parts):
+            part.requires_grad_(i < n_trainable)
+        module.encoder.norm.requires_grad_(self.unfreeze_every is not None)
+
+
+def unfreeze_every(max_epochs, n_blocks):
+    """The gradual schedule: the head alone first, everything trainable by the last quarter."""
+    return max(1, math.floor(max_epochs * 3 / 4 / (n_blocks + 1)))

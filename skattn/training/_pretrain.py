@@ -1,0 +1,70 @@
+"""Self-supervised pretraining: corrupted feature detection and reconstruction."""
+
+import torch
+import torch.nn.functional as F
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
+
+from ..nn import MISSING_CODE, swap_features
+from ._net import TabularNet
+
+
+class PretrainingNet(TabularNet):
+    """:class:`TabularNet` that learns from X alone (targets are ignored).
+
+    Each step corrupts a share ``corruption_probability`` of the values
+    (:func:`skattn.nn.swap_features`) and minimises
+
+    ``L = L_detect + L_rec + contrastive_weight * L_contrast``
+
+    * ``L_detect``: binary cross-entropy of telling, per feature token,
+      whether its value was replaced;
+    * ``L_rec``: the replaced values reconstructed from their tokens
+      (squared error for numeric, cross-entropy for categorical features);
+    * ``L_contrast``: InfoNCE between the CLS embeddings of two corrupted
+      views of each row, the other rows of the batch as negatives (SCARF).
+
+    The validation loss is the same objective on held-out rows.
+    """
+
+    def __init__(
+        self, *args, corruption_probability=0.3, contrastive_weight=0.0, temperature=0.5, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.corruption_probability = corruption_probability
+        self.contrastive_weight = contrastive_weight
+        self.temperature = temperature
+
+    def pretraining_loss(self, x):
+        model = self.module_
+        x_num, x_cat = x["x_num"], x["x_cat"]
+        num, cat, changed_num, changed_cat = swap_features(
+            x_num, x_cat, p=self.corruption_probability
+        )
+        tokens, _ = model.encode(num, cat)
+        known_num = changed_num & ~torch.isnan(x_num)
+        known_cat = changed_cat & (x_cat != MISSING_CODE)
+        loss = model.reconstruction.loss(tokens, x_num, x_cat, known_num, known_cat)
+        loss = loss + model.reconstruction.detection_loss(tokens, changed_num, changed_cat)
+        if self.contrastive_weight > 0 and len(x_num) > 1:
+            other_num, other_cat, _, _ = swap_features(x_num, x_cat, p=self.corruption_probability)
+            first = F.normalize(tokens[:, 0], dim=1)
+            second = F.normalize(model.embed(other_num, other_cat), dim=1)
+            logits = first @ second.T / self.temperature
+            target = torch.arange(len(logits), device=logits.device)
+            loss = loss + self.contrastive_weight * F.cross_entropy(logits, target)
+        return loss
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, _ = unpack_data(batch)
+        loss = self.pretraining_loss(to_tensor(Xi, device=self.device))
+        loss.backward()
+        return {"loss": loss, "y_pred": None}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, _ = unpack_data(batch)
+        with torch.no_grad():
+            loss = self.pretraining_loss(to_tensor(Xi, device=self.device))
+        return {"loss": loss, "y_pred": None}

@@ -1,0 +1,181 @@
+"""What users rely on from MaskedAttentionPretrainer and the fine-tuners."""
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_classification, make_regression
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.semi_supervised import SelfTrainingClassifier
+
+from skattn import (
+    AttentionClassifier,
+    FineTuneClassifier,
+    FineTuneRegressor,
+    MaskedAttentionPretrainer,
+)
+
+NET = dict(d_token=16, n_heads=2, random_state=0)
+QUICK = dict(**NET, max_epochs=4, max_iter=1, epochs_per_round=1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    """300 rows, 8 features, 10 labels per class; the rest -1."""
+    X, y = make_classification(
+        n_samples=300, n_features=8, n_informative=5, n_redundant=2, random_state=0
+    )
+    rng = np.random.RandomState(0)
+    labeled = np.concatenate(
+        [rng.choice(np.flatnonzero(y == c), 10, replace=False) for c in (0, 1)]
+    )
+    y_partial = np.full_like(y, -1)
+    y_partial[labeled] = y[labeled]
+    return X, y, y_partial
+
+
+@pytest.fixture(scope="module")
+def pretrainer(data):
+    return MaskedAttentionPretrainer(**NET, max_epochs=15).fit(data[0])
+
+
+def states(module, part):
+    return {k: v.clone() for k, v in getattr(module, part).state_dict().items()}
+
+
+def same(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_pretrainer_learns_and_embeds(pretrainer, data):
+    X = data[0]
+    assert len(pretrainer.loss_history_) == pretrainer.n_iter_ == 15
+    assert pretrainer.loss_history_[-1] < 0.8 * pretrainer.loss_history_[0]
+    embedding = pretrainer.transform(X)
+    assert embedding.shape == (300, 16)
+    assert np.isfinite(embedding).all()
+    np.testing.assert_allclose(pretrainer.transform(X[:7]), embedding[:7], rtol=1e-4, atol=1e-5)
+    names = pretrainer.get_feature_names_out()
+    assert list(names) == [f"maskedattentionpretrainer{i}" for i in range(16)]
+    frame = clone(pretrainer).set_params(max_epochs=1).set_output(transform="pandas")
+    assert list(frame.fit(X).transform(X).columns) == list(names)
+
+
+def test_pretrainer_ignores_minus_one_labels_in_a_pipeline(data):
+    X, _, y_partial = data
+    pipe = make_pipeline(
+        MaskedAttentionPretrainer(**NET, max_epochs=2),
+        SelfTrainingClassifier(LogisticRegression()),
+    )
+    assert set(pipe.fit(X, y_partial).predict(X)) <= {0, 1}
+
+
+def test_contrastive_term_changes_the_objective(data):
+    X = data[0]
+    plain = MaskedAttentionPretrainer(**NET, max_epochs=2).fit(X)
+    contrastive = MaskedAttentionPretrainer(**NET, max_epochs=2, contrastive_weight=1.0).fit(X)
+    assert contrastive.loss_history_[0] > plain.loss_history_[0]
+
+
+def test_frozen_encoder_keeps_the_pretrained_weights(pretrainer, data):
+    X, _, y_partial = data
+    clf = FineTuneClassifier(pretrained=pretrainer, freeze="encoder", **QUICK).fit(X, y_partial)
+    for part in ("tokenizer", "encoder"):
+        assert same(states(clf.net_.module_, part), states(pretrainer.net_.module_, part))
+    assert not hasattr(clf, "pretrainer_")
+    unfrozen = FineTuneClassifier(pretrained=pretrainer, **QUICK).fit(X, y_partial)
+    assert not same(
+        states(unfrozen.net_.module_, "encoder"), states(pretrainer.net_.module_, "encoder")
+    )
+
+
+def test_gradual_unfreezing_trains_the_top_block_first(pretrainer, data):
+    X, _, y_partial = data
+    # max_epochs=2: epoch 1 trains the head, epoch 2 the last block too.
+    clf = FineTuneClassifier(
+        pretrained=pretrainer, freeze="gradual", **{**QUICK, "max_epochs": 2, "max_iter": 0}
+    ).fit(X, y_partial)
+    tuned, source = clf.net_.module_.encoder.blocks, pretrainer.net_.module_.encoder.blocks
+    assert not same(tuned[1].state_dict(), source[1].state_dict())
+    assert same(tuned[0].state_dict(), source[0].state_dict())
+    assert same(
+        states(clf.net_.module_, "tokenizer"), states(pretrainer.net_.module_, "tokenizer")
+    )
+
+
+def test_encoder_learning_rate_is_separate(pretrainer, data):
+    X, _, y_partial = data
+    clf = FineTuneClassifier(pretrained=pretrainer, encoder_lr=1e-9, **QUICK).fit(X, y_partial)
+    for name, value in states(clf.net_.module_, "encoder").items():
+        torch.testing.assert_close(
+            value, pretrainer.net_.module_.encoder.state_dict()[name], atol=1e-5, rtol=0
+        )
+    head = clf.net_.module_.head[1].weight
+    assert head.abs().sum() > 0
+
+
+def test_pretrained_model_must_fit_the_columns(pretrainer, data):
+    X, y, y_partial = data
+    with pytest.raises(ValueError, match="pretrained was fitted on 8 columns"):
+        FineTuneClassifier(pretrained=pretrainer, **QUICK).fit(X[:, :5], y_partial)
+    with pytest.raises(NotFittedError, match="pretrained is not fitted"):
+        FineTuneClassifier(pretrained=MaskedAttentionPretrainer(), **QUICK).fit(X, y_partial)
+    with pytest.raises(TypeError, match="fitted skattn estimator"):
+        FineTuneClassifier(pretrained=LogisticRegression().fit(X, y), **QUICK).fit(X, y_partial)
+
+
+def test_network_shape_comes_from_the_pretrained_model(pretrainer, data):
+    X, _, y_partial = data
+    clf = FineTuneClassifier(pretrained=pretrainer, **{**QUICK, "d_token": 64}).fit(X, y_partial)
+    assert clf.net_.module_.head[1].in_features == 16
+
+
+def test_fine_tune_classifier_pretrains_then_self_trains(data, tmp_path):
+    X, _, y_partial = data
+    clf = FineTuneClassifier(**QUICK, pretrain_epochs=3).fit(X, y_partial)
+    assert clf.pretrainer_.n_iter_ == 3
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    assert clf.n_iter_ == 1
+    assert np.all(clf.labeled_iter_[y_partial != -1] == 0)
+    path = tmp_path / "model.joblib"
+    joblib.dump(clf, path)
+    np.testing.assert_array_equal(joblib.load(path).predict(X), clf.predict(X))
+
+
+def test_fine_tune_regressor_pretrains_on_rows_without_target():
+    X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+    X[:100] += 10.0  # the unlabeled half sits elsewhere: the pretrainer must see it
+    y_partial = np.where(np.arange(200) >= 100, y, np.nan)
+    reg = FineTuneRegressor(**NET, pretrain_epochs=2, max_epochs=3).fit(X, y_partial)
+    np.testing.assert_allclose(reg.encoder_.mean_, X.mean(axis=0), rtol=1e-5)
+    assert reg.predict(X).shape == (200,)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        FineTuneRegressor(**NET).fit(X, np.full(200, np.nan))
+
+
+def test_pretraining_on_unlabeled_rows_raises_few_label_accuracy():
+    # Digits pooled to 4x4 keep the test fast; 3% labels, the rest only pretrains.
+    X, y = load_digits(return_X_y=True)
+    X = X.reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4)).reshape(-1, 16)
+    X_train, X_test, y_train, y_test = X[:1200], X[1200:], y[:1200], y[1200:]
+    gains = []
+    for seed in (0, 1):
+        rng = np.random.RandomState(seed)
+        labeled = np.concatenate(
+            [rng.choice(np.flatnonzero(y_train == c), 4, replace=False) for c in range(10)]
+        )
+        pretrainer = MaskedAttentionPretrainer(
+            **{**NET, "random_state": seed}, max_epochs=100, early_stopping=False
+        ).fit(X_train)
+        scratch = AttentionClassifier(**{**NET, "random_state": seed}, max_epochs=60)
+        tuned = FineTuneClassifier(pretrained=pretrainer, random_state=seed, max_epochs=60)
+        accuracy = [
+            m.fit(X_train[labeled], y_train[labeled]).score(X_test, y_test)
+            for m in (scratch, tuned)
+        ]
+        gains.append(accuracy[1] - accuracy[0])
+    # Measured: 0.680 against 0.603 (seed 0), 0.663 against 0.553 (seed 1).
+    assert np.mean(gains) > 0.04
