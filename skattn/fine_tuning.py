@@ -5,6 +5,7 @@ import inspect
 from numbers import Real
 
 import numpy as np
+import torch
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -17,8 +18,9 @@ from sklearn.utils.validation import (
 )
 
 from ._base import BaseAttentionEstimator
-from ._data import check_X
+from ._data import TabularEncoder, check_X
 from ._docstring import shared_docs_with
+from .nn import FTTransformer, PretrainedEncoderModel
 from .pretraining import MaskedAttentionPretrainer
 from .self_training import AttentionSelfTrainingClassifier
 from .supervised import AttentionRegressor
@@ -27,15 +29,21 @@ from .training import EncoderFreezing, unfreeze_every
 # The network's shape comes from the pretrained model, never from the fine-tuner.
 SHAPE_PARAMS = ("d_token", "n_blocks", "n_heads", "d_ffn_factor")
 
-_FINE_TUNE_DOCS = """pretrained : MaskedAttentionPretrainer, fitted skattn estimator or None, \
-default=None
+_FINE_TUNE_DOCS = """pretrained : MaskedAttentionPretrainer, fitted skattn estimator, \
+torch.nn.Module or None, default=None
         Where the encoder comes from. None pretrains a
         :class:`MaskedAttentionPretrainer` on all rows of X inside ``fit``
         (unlabeled ones included; fitted as ``pretrainer_``). A fitted
         skattn estimator lends its tokenizer, encoder and column handling
         (it must have seen the same columns) and its network shape
         (``d_token``, ``n_blocks``, ``n_heads``, ``d_ffn_factor``, which then
-        override this estimator's own).
+        override this estimator's own). A ``torch.nn.Module`` is an external
+        encoder: called as ``module(x_num, x_cat)`` on a batch (standardised
+        numeric values, NaN where missing, and categorical codes) it must
+        return token embeddings (batch, n_tokens, d_token); a copy of it is
+        trained under an attention-pooling head
+        (:class:`skattn.nn.PretrainedEncoderModel`), without the
+        reconstruction term.
 
     pretrain_epochs : int, default=100
         Epochs of the pretraining when ``pretrained`` is None (on digits
@@ -54,10 +62,14 @@ default=None
 
 
 class _FineTuneMixin:
-    """Start the network from a pretrained encoder; the two fine-tuners share it."""
+    """Start the network from a pretrained encoder; the two fine-tuners share it.
+
+    ``_source_`` (during fit only) is the fitted skattn estimator lending its
+    encoder, or a :class:`PretrainedEncoderModel` ready to train.
+    """
 
     _fine_tune_constraints = {
-        "pretrained": [HasMethods(["fit"]), None],
+        "pretrained": [HasMethods(["fit"]), torch.nn.Module, None],
         "pretrain_epochs": [Interval(Real, 1, None, closed="left")],
         "freeze": [StrOptions({"none", "encoder", "gradual"})],
         "encoder_lr": [Interval(Real, 0, None, closed="neither"), None],
@@ -68,11 +80,14 @@ class _FineTuneMixin:
         return X
 
     def _fit_encoder(self, X, sample_weight, seed):
-        source = self._pretrained_source(self._pretraining_rows(X), seed)
-        self._source_ = source
-        return copy.deepcopy(source.encoder_)
+        if isinstance(self.pretrained, torch.nn.Module):
+            encoder = TabularEncoder().fit(X, sample_weight)
+            self._source_ = _external_model(self.pretrained, encoder.transform(X[:2]))
+            return encoder
+        self._source_ = self._pretrained_estimator(self._pretraining_rows(X), seed)
+        return copy.deepcopy(self._source_.encoder_)
 
-    def _pretrained_source(self, X, seed):
+    def _pretrained_estimator(self, X, seed):
         if self.pretrained is None:
             params = {
                 key: value
@@ -86,7 +101,8 @@ class _FineTuneMixin:
         if not isinstance(source, BaseAttentionEstimator):
             raise TypeError(
                 "pretrained must be a fitted skattn estimator (for example a "
-                f"MaskedAttentionPretrainer) or None, got {type(source).__name__}."
+                "MaskedAttentionPretrainer), a torch.nn.Module that returns token "
+                f"embeddings, or None; got {type(source).__name__}."
             )
         check_is_fitted(source, msg="pretrained is not fitted: call its fit first.")
         names = getattr(source, "feature_names_in_", None)
@@ -103,16 +119,20 @@ class _FineTuneMixin:
         return source
 
     def _module_params(self, d_out):
+        if isinstance(self._source_, PretrainedEncoderModel):
+            return dict(
+                encoder=self._source_.encoder, d_token=self._source_.query.numel(), d_out=d_out
+            )
         params = super()._module_params(d_out)
         params.update({key: getattr(self._source_, key) for key in SHAPE_PARAMS})
         return params
 
     def _make_net(self, d_out, valid, seed, n_train, **net):
+        external = isinstance(self._source_, PretrainedEncoderModel)
         callbacks = []
         if self.freeze != "none":
-            every = None
-            if self.freeze == "gradual":
-                every = unfreeze_every(self.max_epochs, self._source_.n_blocks)
+            n_parts = 1 if external else self._source_.n_blocks + 1
+            every = unfreeze_every(self.max_epochs, n_parts) if self.freeze == "gradual" else None
             callbacks.append(EncoderFreezing(unfreeze_every=every))
         net = super()._make_net(
             d_out,
@@ -121,18 +141,39 @@ class _FineTuneMixin:
             n_train,
             encoder_lr=self.encoder_lr,
             extra_callbacks=callbacks,
+            module=PretrainedEncoderModel if external else FTTransformer,
             **net,
         )
-        net.initialize()
-        source = self._source_.net_.module_
-        for part in ("tokenizer", "encoder"):
-            getattr(net.module_, part).load_state_dict(getattr(source, part).state_dict())
-        if net.module_.reconstruction is not None and source.reconstruction is not None:
-            net.module_.reconstruction.load_state_dict(source.reconstruction.state_dict())
-        # fit() must keep the loaded weights instead of initialising again.
-        net.warm_start = True
+        if not external:
+            net.initialize()
+            source = self._source_.net_.module_
+            for part in ("tokenizer", "encoder"):
+                getattr(net.module_, part).load_state_dict(getattr(source, part).state_dict())
+            if net.module_.reconstruction is not None and source.reconstruction is not None:
+                net.module_.reconstruction.load_state_dict(source.reconstruction.state_dict())
+            # fit() must keep the loaded weights instead of initialising again.
+            net.warm_start = True
         del self._source_
         return net
+
+
+def _external_model(module, sample):
+    """Check that ``module`` maps a batch to tokens; wrap a copy of it with a pooling head."""
+    encoder = copy.deepcopy(module).cpu()
+    was_training = encoder.training
+    encoder.eval()
+    with torch.no_grad():
+        tokens, _ = PretrainedEncoderModel(encoder=encoder, d_token=1, d_out=1).encode(
+            torch.from_numpy(sample["x_num"]), torch.from_numpy(sample["x_cat"])
+        )
+    encoder.train(was_training)
+    if not isinstance(tokens, torch.Tensor) or tokens.ndim != 3:
+        shape = getattr(tokens, "shape", type(tokens).__name__)
+        raise TypeError(
+            "A pretrained torch module must map (x_num, x_cat) to token embeddings of "
+            f"shape (batch, n_tokens, d_token); it returned {shape}."
+        )
+    return PretrainedEncoderModel(encoder=encoder, d_token=tokens.shape[-1], d_out=1)
 
 
 @shared_docs_with(

@@ -17,6 +17,7 @@ from skattn import (
     FineTuneRegressor,
     MaskedAttentionPretrainer,
 )
+from skattn.nn import PretrainedEncoderModel
 
 NET = dict(d_token=16, n_heads=2, random_state=0)
 QUICK = dict(**NET, max_epochs=4, max_iter=1, epochs_per_round=1)
@@ -179,3 +180,35 @@ def test_pretraining_on_unlabeled_rows_raises_few_label_accuracy():
         gains.append(accuracy[1] - accuracy[0])
     # Measured: 0.680 against 0.603 (seed 0), 0.663 against 0.553 (seed 1).
     assert np.mean(gains) > 0.04
+
+
+class ValueTokens(torch.nn.Module):
+    """A stand-in for an external pretrained model: one token per numeric value."""
+
+    def __init__(self, d_token=8):
+        super().__init__()
+        self.linear = torch.nn.Linear(1, d_token)
+
+    def forward(self, x_num, x_cat):
+        return self.linear(torch.nan_to_num(x_num).unsqueeze(-1))
+
+
+def test_an_external_torch_module_becomes_the_encoder(data):
+    X, _, y_partial = data
+    module = ValueTokens()
+    original = states(module, "linear")
+    clf = FineTuneClassifier(pretrained=module, freeze="encoder", **QUICK).fit(X, y_partial)
+    assert isinstance(clf.net_.module_, PretrainedEncoderModel)
+    assert same(states(clf.net_.module_.encoder, "linear"), original)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    trained = FineTuneClassifier(pretrained=module, **QUICK).fit(X, y_partial)
+    assert not same(states(trained.net_.module_.encoder, "linear"), original)
+    assert same(states(module, "linear"), original)  # the caller's module is left alone
+
+
+def test_an_external_module_must_return_tokens(data):
+    X, _, y_partial = data
+    flat = torch.nn.Module()
+    flat.forward = lambda x_num, x_cat: x_num
+    with pytest.raises(TypeError, match=r"token embeddings of shape \(batch, n_tokens, d_token\)"):
+        FineTuneClassifier(pretrained=flat, **QUICK).fit(X, y_partial)

@@ -2,7 +2,7 @@
 
 from .attention import MultiheadSelfAttention
 from .encoder import TransformerBlock, TransformerEncoder
-from .model import FTTransformer
+from .model import FTTransformer, PretrainedEncoderModel
 from .reconstruction import ReconstructionHead, mask_features, swap_features
 from .tokenizer import MISSING_CODE, N_RESERVED_CODES, UNKNOWN_CODE, FeatureTokenizer
 
@@ -13,6 +13,7 @@ __all__ = [
     "FTTransformer",
     "FeatureTokenizer",
     "MultiheadSelfAttention",
+    "PretrainedEncoderModel",
     "ReconstructionHead",
     "TransformerBlock",
     "TransformerEncoder",

@@ -96,6 +96,19 @@ class FTTransformer(nn.Module):
         """Output tokens (batch, n_tokens, d_token) and, if asked, attention maps."""
         return self.encoder(self.tokenizer(x_num, x_cat), need_weights=need_weights)
 
+    def pool(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The vector the head reads from output tokens: the CLS token's."""
+        return tokens[:, 0]
+
+    def pretrained_parts(self):
+        """The parts a fine-tuner may freeze, top first (the last block with the final norm)."""
+        blocks = list(self.encoder.blocks)
+        return [
+            nn.ModuleList([blocks[-1], self.encoder.norm]),
+            *reversed(blocks[:-1]),
+            self.tokenizer,
+        ]
+
     def embed(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
         """The CLS token's output (batch, d_token); the last block computes it alone."""
         tokens, _ = self.encoder(self.tokenizer(x_num, x_cat), cls_only=True)
@@ -122,3 +135,65 @@ class FTTransformer(nn.Module):
             return self.head(self.embed(x_num, x_cat))
         tokens, maps = self.encode(x_num, x_cat, need_weights=True)
         return self.head(tokens[:, 0]), maps
+
+
+class PretrainedEncoderModel(nn.Module):
+    """An external token encoder with an attention-pooling head on top.
+
+    The encoder is any module called as ``encoder(x_num, x_cat)`` (the
+    standardised numeric values, NaN where missing, and the categorical
+    codes of a batch) that returns token embeddings of shape (batch,
+    n_tokens, d_token), or a tuple that starts with them. A learned query
+    attends over the tokens (softmax of ``norm(t_i) . q / sqrt(d)``) and the
+    head reads the weighted sum.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        The pretrained token encoder.
+    d_token : int
+        Size of its tokens.
+    d_out : int
+        Output size.
+    reconstruction : bool, default=False
+        Ignored: the external tokens need not match the input columns, so
+        there is no reconstruction head (``self.reconstruction`` is None).
+
+    Examples
+    --------
+    >>> import torch
+    >>> class Tokens(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.linear = torch.nn.Linear(1, 8)
+    ...     def forward(self, x_num, x_cat):
+    ...         return self.linear(x_num.unsqueeze(-1))
+    >>> model = PretrainedEncoderModel(encoder=Tokens(), d_token=8, d_out=3)
+    >>> model(torch.randn(5, 4), torch.zeros(5, 0, dtype=torch.long)).shape
+    torch.Size([5, 3])
+    """
+
+    def __init__(self, *, encoder: nn.Module, d_token: int, d_out: int, reconstruction=False):
+        super().__init__()
+        self.encoder = encoder
+        self.query = nn.Parameter(torch.randn(d_token) / d_token**0.5)
+        self.norm = nn.LayerNorm(d_token)
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out))
+        self.reconstruction = None
+
+    def encode(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, need_weights=False):
+        tokens = self.encoder(x_num, x_cat)
+        return (tokens[0] if isinstance(tokens, tuple | list) else tokens), None
+
+    def pool(self, tokens: torch.Tensor) -> torch.Tensor:
+        scores = self.norm(tokens) @ self.query * tokens.shape[-1] ** -0.5
+        return (torch.softmax(scores, dim=1).unsqueeze(-1) * tokens).sum(dim=1)
+
+    def pretrained_parts(self):
+        return [self.encoder]
+
+    def embed(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.encode(x_num, x_cat)[0])
+
+    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor):
+        return self.head(self.embed(x_num, x_cat))

@@ -33,13 +33,14 @@ def make_net(
     net_params=None,
     encoder_lr=None,
     extra_callbacks=(),
+    module=FTTransformer,
 ):
     """Build the skorch net for an estimator's flat hyperparameters.
 
     Parameters
     ----------
     module_params : dict
-        Keyword arguments of :class:`skattn.nn.FTTransformer`.
+        Keyword arguments of ``module``.
     criterion : torch loss class
         Instantiated with ``reduction="none"``; the net weights the rows.
     valid_data : tuple (X, y) or None
@@ -57,6 +58,9 @@ def make_net(
         ``lr``), for fine-tuning a pretrained encoder.
     extra_callbacks : sequence of skorch callbacks
         Added to early stopping (e.g. :class:`EncoderFreezing`).
+    module : torch.nn.Module class, default=FTTransformer
+        The network (:class:`skattn.nn.PretrainedEncoderModel` for an
+        external encoder).
 
     Examples
     --------
@@ -91,7 +95,7 @@ def make_net(
             (pattern, {**options, "lr": encoder_lr}) for pattern, options in encoder_groups
         ] + param_groups
     return net_class(
-        FTTransformer,
+        module,
         criterion=criterion,
         criterion__reduction="none",
         optimizer=torch.optim.AdamW,

@@ -6,14 +6,15 @@ from skorch.callbacks import Callback
 
 
 class EncoderFreezing(Callback):
-    """Freeze the tokenizer and the encoder, unfreezing blocks from the top on a schedule.
+    """Freeze the pretrained parts of the network, unfreezing them from the top on a schedule.
 
     Parameters
     ----------
     unfreeze_every : int or None
-        Epochs between unfreezing steps: the last block first, then the
-        blocks below it, then the tokenizer. None keeps everything frozen
-        (only the head trains).
+        Epochs between unfreezing steps, over the module's
+        ``pretrained_parts()`` (top first: the last block and final norm,
+        the blocks below it, the tokenizer). None keeps them all frozen (only
+        the head trains).
 
     Examples
     --------
@@ -32,15 +33,12 @@ class EncoderFreezing(Callback):
         return (epoch - 1) // self.unfreeze_every
 
     def on_epoch_begin(self, net, **kwargs):
-        module = net.module_
         # Top of the network first: the last block is the least general.
-        parts = [*reversed(module.encoder.blocks), module.tokenizer]
         n_trainable = self.n_trainable_parts(epoch=len(net.history))
-        for i, part in enumerate(parts):
+        for i, part in enumerate(net.module_.pretrained_parts()):
             part.requires_grad_(i < n_trainable)
-        module.encoder.norm.requires_grad_(self.unfreeze_every is not None)
 
 
-def unfreeze_every(max_epochs, n_blocks):
+def unfreeze_every(max_epochs, n_parts):
     """The gradual schedule: the head alone first, everything trainable by the last quarter."""
-    return max(1, math.floor(max_epochs * 3 / 4 / (n_blocks + 1)))
+    return max(1, math.floor(max_epochs * 3 / 4 / n_parts))

@@ -151,7 +151,7 @@ class SemiSupervisedNet(TabularNet):
         )
         tokens, _ = model.encode(strong_num, strong_cat)
         loss = 0.0
-        if self.reconstruction_weight > 0:
+        if self.reconstruction_weight > 0 and model.reconstruction is not None:
             reconstruction = model.reconstruction.loss(
                 tokens, x_num, x_cat, hidden_num, hidden_cat
             )
@@ -162,6 +162,6 @@ class SemiSupervisedNet(TabularNet):
                 proba = torch.softmax(model(weak_num, x_cat), dim=1)
                 confidence, target = proba.max(dim=1)
                 confident = confidence > self.class_thresholds.to(self.device)[target]
-            consistency = F.cross_entropy(model.head(tokens[:, 0]), target, reduction="none")
+            consistency = F.cross_entropy(model.head(model.pool(tokens)), target, reduction="none")
             loss = loss + self.consistency_weight * (consistency * confident).mean()
         return loss
