@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted
 
 from ._data import TabularEncoder, check_X
+from .nn import ATTENTION_KINDS
 from .training import make_net
 
 
@@ -100,6 +101,7 @@ class BaseAttentionEstimator(BaseEstimator):
         "attention_dropout": [Interval(Real, 0, 1, closed="left")],
         "ffn_dropout": [Interval(Real, 0, 1, closed="left")],
         "residual_dropout": [Interval(Real, 0, 1, closed="left")],
+        "attention": [StrOptions(set(ATTENTION_KINDS))],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -122,6 +124,7 @@ class BaseAttentionEstimator(BaseEstimator):
         attention_dropout=0.0,
         ffn_dropout=0.1,
         residual_dropout=0.0,
+        attention="self",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -140,6 +143,7 @@ class BaseAttentionEstimator(BaseEstimator):
         self.attention_dropout = attention_dropout
         self.ffn_dropout = ffn_dropout
         self.residual_dropout = residual_dropout
+        self.attention = attention
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -177,7 +181,11 @@ class BaseAttentionEstimator(BaseEstimator):
             self.net_ = self._make_net(d_out, valid, seed, len(train_rows))
             self.net_.fit(*train)
         self.n_iter_ = len(self.net_.history)
+        self._set_feature_importances(inputs)
         return self
+
+    def _set_feature_importances(self, inputs):
+        """Hook run after training; :class:`ExplainMixin` sets ``feature_importances_``."""
 
     def _validate_fit_input(self, X, y, sample_weight):
         """Check X, y's presence and length, and sample_weight (copied)."""
@@ -247,6 +255,7 @@ class BaseAttentionEstimator(BaseEstimator):
             attention_dropout=self.attention_dropout,
             ffn_dropout=self.ffn_dropout,
             residual_dropout=self.residual_dropout,
+            attention=self.attention,
         )
 
     def _split(self, stratify, seed, n_rows, candidates=None):

@@ -34,7 +34,14 @@ _network_parameters = """d_token : int, default=32
         Dropout inside the feed-forward networks.
 
     residual_dropout : float, default=0.0
-        Dropout on each block's branches before they are added back."""
+        Dropout on each block's branches before they are added back.
+
+    attention : {"self", "additive", "sparse"}, default="self"
+        The kind of attention in every block: scaled dot-product with
+        softmax (``"self"``, the fused kernel), additive Bahdanau scores
+        ``v . tanh(W_s s + W_h h)`` (``"additive"``), or scaled dot-product
+        with sparsemax, which gives exactly zero weight to tokens that do not
+        matter (``"sparse"``)."""
 
 _training_parameters = """lr : float, default=1e-3
         Learning rate of the AdamW optimiser.
@@ -91,6 +98,11 @@ _fitted_attributes = """n_features_in_ : int
         The fitted skorch net; ``net_.module_`` is the
         :class:`skattn.nn.FTTransformer` and ``net_.history`` the per-epoch
         losses."""
+
+_explained_attributes = """feature_importances_ : ndarray of shape (n_features_in_,)
+        Mean attention attribution of each column (``explain(X,
+        method="attention")``) over up to 2048 training rows; sums to one.
+        Not set for a model fine-tuned from an external torch module."""
 
 _self_training_parameters = """class_weight : dict, "balanced" or None, default=None
         Weights of the classes, computed from the labeled rows and multiplied
@@ -158,6 +170,7 @@ def shared_docs_with(
         ),
         fitted_attributes=_fitted_attributes,
         self_training_parameters=_self_training_parameters,
+        explained_attributes=_explained_attributes,
         **more,
     )
 

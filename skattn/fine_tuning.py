@@ -215,6 +215,8 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
     transduction_, labeled_iter_, termination_condition_, pseudo_label_history_
         As in :class:`AttentionSelfTrainingClassifier`.
 
+    %(explained_attributes)s
+
     %(fitted_attributes)s
 
     See Also
@@ -254,6 +256,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         attention_dropout=0.0,
         ffn_dropout=0.1,
         residual_dropout=0.0,
+        attention="self",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -285,6 +288,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
             attention_dropout=attention_dropout,
             ffn_dropout=ffn_dropout,
             residual_dropout=residual_dropout,
+            attention=attention,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,
@@ -343,6 +347,8 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
     pretrainer_ : MaskedAttentionPretrainer
         The pretrainer fitted inside ``fit`` (only when ``pretrained`` is None).
 
+    %(explained_attributes)s
+
     %(fitted_attributes)s
 
     See Also
@@ -381,6 +387,7 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
         attention_dropout=0.0,
         ffn_dropout=0.1,
         residual_dropout=0.0,
+        attention="self",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -400,6 +407,7 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
             attention_dropout=attention_dropout,
             ffn_dropout=ffn_dropout,
             residual_dropout=residual_dropout,
+            attention=attention,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,

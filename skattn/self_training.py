@@ -117,6 +117,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         ``mean_confidence`` of the new pseudo-labels, ``class_counts`` (new
         pseudo-labels per class) and the per-class ``thresholds`` used.
 
+    %(explained_attributes)s
+
     %(fitted_attributes)s
 
     See Also
@@ -210,6 +212,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         attention_dropout=0.0,
         ffn_dropout=0.1,
         residual_dropout=0.0,
+        attention="self",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -241,6 +244,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             attention_dropout=attention_dropout,
             ffn_dropout=ffn_dropout,
             residual_dropout=residual_dropout,
+            attention=attention,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,
@@ -328,6 +332,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             )
             self.net_.fit(train_inputs, train_target)
             self._self_train(train_inputs, train_target, train_rows, sample_weight)
+        self._set_feature_importances(inputs)
         return self
 
     def _warn_about_pool(self, has_label):

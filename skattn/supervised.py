@@ -10,10 +10,11 @@ from sklearn.utils.validation import check_array, column_or_1d
 
 from ._base import BaseAttentionEstimator, softmax
 from ._docstring import shared_docs
+from ._explain import ExplainMixin
 
 
 @shared_docs
-class AttentionClassifier(ClassifierMixin, BaseAttentionEstimator):
+class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator):
     """Attention network classifier for tables (FT-Transformer style).
 
     Every column becomes a token: numeric values scale a learned embedding,
@@ -38,6 +39,8 @@ class AttentionClassifier(ClassifierMixin, BaseAttentionEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels.
+
+    %(explained_attributes)s
 
     %(fitted_attributes)s
 
@@ -85,6 +88,7 @@ class AttentionClassifier(ClassifierMixin, BaseAttentionEstimator):
         attention_dropout=0.0,
         ffn_dropout=0.1,
         residual_dropout=0.0,
+        attention="self",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -105,6 +109,7 @@ class AttentionClassifier(ClassifierMixin, BaseAttentionEstimator):
             attention_dropout=attention_dropout,
             ffn_dropout=ffn_dropout,
             residual_dropout=residual_dropout,
+            attention=attention,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,
@@ -185,7 +190,7 @@ class AttentionClassifier(ClassifierMixin, BaseAttentionEstimator):
 
 
 @shared_docs
-class AttentionRegressor(RegressorMixin, BaseAttentionEstimator):
+class AttentionRegressor(ExplainMixin, RegressorMixin, BaseAttentionEstimator):
     """Attention network regressor for tables (FT-Transformer style).
 
     The same network as :class:`AttentionClassifier` with one output. The
@@ -200,6 +205,8 @@ class AttentionRegressor(RegressorMixin, BaseAttentionEstimator):
 
     Attributes
     ----------
+    %(explained_attributes)s
+
     %(fitted_attributes)s
 
     See Also

@@ -3,7 +3,10 @@
 import runpy
 from pathlib import Path
 
+import matplotlib
 import pytest
+
+matplotlib.use("Agg")  # examples end with plt.show(); draw off screen
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("plot_*.py"))
 

@@ -4,9 +4,44 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+ATTENTION_KINDS = ("self", "additive", "sparse")
+
+
+def sparsemax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Euclidean projection of scores onto the probability simplex (Martins & Astudillo 2016).
+
+    Like softmax, each slice along ``dim`` is non-negative and sums to one;
+    unlike softmax, low scores get exactly zero. Differentiable (autograd
+    follows the piecewise-linear formula). ``-inf`` scores get zero.
+
+    Examples
+    --------
+    >>> import torch
+    >>> sparsemax(torch.tensor([[2.0, 1.0, -1.0]]))
+    tensor([[1., 0., 0.]])
+    >>> sparsemax(torch.tensor([[1.0, 0.5, -1.0]]))
+    tensor([[0.7500, 0.2500, 0.0000]])
+    """
+    scores = scores.transpose(dim, -1)
+    # Masked (-inf) scores sort last and never enter the support.
+    finite = torch.where(torch.isinf(scores), torch.full_like(scores, -1e4), scores)
+    z = finite - finite.max(dim=-1, keepdim=True).values
+    z_sorted, _ = torch.sort(z, dim=-1, descending=True)
+    k = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)
+    cumulative = z_sorted.cumsum(dim=-1)
+    support = (1 + k * z_sorted > cumulative).sum(dim=-1, keepdim=True)
+    tau = (cumulative.gather(-1, support - 1) - 1) / support.to(z.dtype)
+    return torch.clamp(z - tau, min=0.0).transpose(dim, -1)
+
 
 class MultiheadSelfAttention(nn.Module):
-    """Multi-head scaled dot-product self-attention.
+    """Multi-head self-attention of one of three kinds.
+
+    * ``"self"``: scaled dot-product scores ``q_i . k_j / sqrt(d)``, softmax;
+    * ``"additive"``: Bahdanau scores ``v . tanh(q_i + k_j)`` (``q = W_s s``,
+      ``k = W_h h`` are the usual projections), softmax;
+    * ``"sparse"``: scaled dot-product scores, :func:`sparsemax`, so a token
+      can get exactly zero weight.
 
     Parameters
     ----------
@@ -16,29 +51,37 @@ class MultiheadSelfAttention(nn.Module):
         Number of attention heads.
     dropout : float
         Dropout on the attention weights during training.
+    kind : {"self", "additive", "sparse"}, default="self"
+        How scores are computed and normalised.
 
     Examples
     --------
     >>> import torch
-    >>> attention = MultiheadSelfAttention(d_token=8, n_heads=2, dropout=0.0)
+    >>> attention = MultiheadSelfAttention(d_token=8, n_heads=2, dropout=0.0, kind="sparse")
     >>> out, weights = attention(torch.randn(3, 5, 8), need_weights=True)
     >>> out.shape, weights.shape
     (torch.Size([3, 5, 8]), torch.Size([3, 2, 5, 5]))
     """
 
-    def __init__(self, *, d_token: int, n_heads: int, dropout: float):
+    def __init__(self, *, d_token: int, n_heads: int, dropout: float, kind: str = "self"):
         super().__init__()
         if n_heads < 1 or d_token % n_heads:
             raise ValueError(f"{d_token=} must be divisible by {n_heads=}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"{dropout=} must be in [0, 1)")
+        if kind not in ATTENTION_KINDS:
+            raise ValueError(f"attention kind {kind!r} is not one of {ATTENTION_KINDS}")
         self.n_heads = n_heads
         self.dropout = dropout
+        self.kind = kind
         self.qkv = nn.Linear(d_token, 3 * d_token)
         self.out = nn.Linear(d_token, d_token)
+        if kind == "additive":
+            d_head = d_token // n_heads
+            self.score_vector = nn.Parameter(torch.randn(n_heads, d_head) / d_head**0.5)
 
-    def forward(self, x: torch.Tensor, *, need_weights: bool = False, n_queries=None):
-        """Attend every token (or the first ``n_queries``) to every token.
+    def forward(self, x: torch.Tensor, *, need_weights: bool = False, n_queries=None, mask=None):
+        """Attend every token (or the first ``n_queries``) to every present token.
 
         Parameters
         ----------
@@ -49,6 +92,9 @@ class MultiheadSelfAttention(nn.Module):
         n_queries : int, optional
             Compute the output of the first ``n_queries`` tokens only (the
             CLS token, when only the prediction is needed).
+        mask : bool Tensor of shape (batch, n_tokens), optional
+            False marks a token no one may attend to (padding); it then has
+            no influence on any output.
 
         Returns
         -------
@@ -66,12 +112,26 @@ class MultiheadSelfAttention(nn.Module):
         if n_queries is not None:
             q, n_tokens = q[:, :, :n_queries], n_queries
         dropout = self.dropout if self.training else 0.0
-        if need_weights:
-            scores = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5
-            weights = torch.softmax(scores, dim=-1)
-            context = F.dropout(weights, dropout, self.training) @ v
-        else:
+        key_mask = None if mask is None else mask[:, None, None, :]
+        if self.kind == "self" and not need_weights:
             weights = None
-            context = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+            context = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=key_mask, dropout_p=dropout
+            )
+        else:
+            scores = self._scores(q, k)
+            if key_mask is not None:
+                scores = scores.masked_fill(~key_mask, float("-inf"))
+            normalise = sparsemax if self.kind == "sparse" else torch.softmax
+            weights = normalise(scores, dim=-1)
+            context = F.dropout(weights, dropout, self.training) @ v
+            weights = weights if need_weights else None
         context = context.transpose(1, 2).reshape(batch, n_tokens, d_token)
         return self.out(context), weights
+
+    def _scores(self, q, k):
+        if self.kind == "additive":
+            # (batch, heads, queries, keys, d_head) -> (batch, heads, queries, keys)
+            hidden = torch.tanh(q.unsqueeze(3) + k.unsqueeze(2))
+            return torch.einsum("bhqkd,hd->bhqk", hidden, self.score_vector)
+        return q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5

@@ -29,6 +29,8 @@ class TransformerBlock(nn.Module):
     attention_dropout, ffn_dropout, residual_dropout : float
         Dropout on attention weights, on the feed-forward hidden layer, and
         on each branch before it is added back.
+    attention : {"self", "additive", "sparse"}, default="self"
+        The kind of :class:`MultiheadSelfAttention`.
 
     Examples
     --------
@@ -49,13 +51,14 @@ class TransformerBlock(nn.Module):
         attention_dropout: float,
         ffn_dropout: float,
         residual_dropout: float,
+        attention: str = "self",
     ):
         super().__init__()
         if d_ffn < 1:
             raise ValueError(f"{d_ffn=} must be positive")
         self.attention_norm = nn.LayerNorm(d_token)
         self.attention = MultiheadSelfAttention(
-            d_token=d_token, n_heads=n_heads, dropout=attention_dropout
+            d_token=d_token, n_heads=n_heads, dropout=attention_dropout, kind=attention
         )
         self.ffn_norm = nn.LayerNorm(d_token)
         self.ffn = nn.Sequential(
@@ -66,15 +69,16 @@ class TransformerBlock(nn.Module):
         )
         self.residual_dropout = nn.Dropout(residual_dropout)
 
-    def forward(self, x: torch.Tensor, *, need_weights: bool = False, n_queries=None):
+    def forward(self, x: torch.Tensor, *, need_weights: bool = False, n_queries=None, mask=None):
         """Apply the block to ``x`` of shape (batch, n_tokens, d_token).
 
         Returns the new tokens (same shape, or only the first ``n_queries``)
         and the attention weights of shape (batch, n_heads, n_tokens,
-        n_tokens), or None.
+        n_tokens), or None. ``mask`` (batch, n_tokens), False for padding,
+        keeps tokens from being attended to.
         """
         attended, weights = self.attention(
-            self.attention_norm(x), need_weights=need_weights, n_queries=n_queries
+            self.attention_norm(x), need_weights=need_weights, n_queries=n_queries, mask=mask
         )
         x = x[:, : attended.shape[1]] + self.residual_dropout(attended)
         x = x + self.residual_dropout(self.ffn(self.ffn_norm(x)))
@@ -109,7 +113,9 @@ class TransformerEncoder(nn.Module):
         self.blocks = nn.ModuleList(TransformerBlock(**block_kwargs) for _ in range(n_blocks))
         self.norm = nn.LayerNorm(block_kwargs["d_token"])
 
-    def forward(self, x: torch.Tensor, *, need_weights: bool = False, cls_only: bool = False):
+    def forward(
+        self, x: torch.Tensor, *, need_weights: bool = False, cls_only: bool = False, mask=None
+    ):
         """Encode tokens of shape (batch, n_tokens, d_token).
 
         With ``cls_only``, the last block computes the first (CLS) token
@@ -126,6 +132,6 @@ class TransformerEncoder(nn.Module):
         maps = []
         for i, block in enumerate(self.blocks):
             n_queries = 1 if cls_only and i == len(self.blocks) - 1 else None
-            x, weights = block(x, need_weights=need_weights, n_queries=n_queries)
+            x, weights = block(x, need_weights=need_weights, n_queries=n_queries, mask=mask)
             maps.append(weights)
         return self.norm(x), torch.stack(maps, dim=1) if need_weights else None

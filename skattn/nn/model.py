@@ -34,6 +34,8 @@ class FTTransformer(nn.Module):
         Feed-forward hidden size as a multiple of ``d_token``.
     attention_dropout, ffn_dropout, residual_dropout : float
         Dropout rates (see :class:`TransformerBlock`).
+    attention : {"self", "additive", "sparse"}, default="self"
+        The kind of attention in every block (:class:`MultiheadSelfAttention`).
     reconstruction : bool, default=False
         Add a :class:`ReconstructionHead` (``self.reconstruction``) that reads
         each feature back from its output token, for masked-feature
@@ -63,6 +65,7 @@ class FTTransformer(nn.Module):
         ffn_dropout: float = 0.1,
         residual_dropout: float = 0.0,
         reconstruction: bool = False,
+        attention: str = "self",
     ):
         super().__init__()
         if d_out < 1:
@@ -80,6 +83,7 @@ class FTTransformer(nn.Module):
             attention_dropout=attention_dropout,
             ffn_dropout=ffn_dropout,
             residual_dropout=residual_dropout,
+            attention=attention,
         )
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out))
         self.reconstruction = (

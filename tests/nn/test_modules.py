@@ -4,12 +4,14 @@ import pytest
 import torch
 
 from skattn.nn import (
+    ATTENTION_KINDS,
     MISSING_CODE,
     N_RESERVED_CODES,
     UNKNOWN_CODE,
     FeatureTokenizer,
     FTTransformer,
     MultiheadSelfAttention,
+    sparsemax,
 )
 
 
@@ -86,3 +88,56 @@ def test_model_rows_do_not_influence_each_other():
     together = model(x, torch.empty(6, 0, dtype=torch.long))
     alone = model(x[:1], torch.empty(1, 0, dtype=torch.long))
     torch.testing.assert_close(together[:1], alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+def test_every_attention_kind_gives_distributions_and_respects_the_mask(kind):
+    torch.manual_seed(0)
+    attention = MultiheadSelfAttention(d_token=8, n_heads=2, dropout=0.0, kind=kind).eval()
+    x = torch.randn(3, 5, 8)
+    mask = torch.tensor([True, True, False, True, True]).expand(3, 5)
+    out, weights = attention(x, mask=mask, need_weights=True)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 2, 5))
+    assert torch.all(weights[..., 2] == 0)
+    changed = x.clone()
+    changed[:, 2] = 100.0  # a masked token has no influence on any other token
+    out_changed, _ = attention(changed, mask=mask)
+    present = [0, 1, 3, 4]
+    torch.testing.assert_close(out_changed[:, present], out[:, present])
+
+
+def test_sparse_attention_gives_exact_zeros_and_softmax_does_not():
+    torch.manual_seed(0)
+    x = 3 * torch.randn(4, 12, 8)
+    weights = {
+        kind: MultiheadSelfAttention(d_token=8, n_heads=1, dropout=0.0, kind=kind)(
+            x, need_weights=True
+        )[1]
+        for kind in ("self", "sparse")
+    }
+    assert (weights["sparse"] == 0).float().mean() > 0.3
+    assert (weights["self"] > 0).all()
+
+
+def test_sparsemax_is_a_projection_with_correct_gradients():
+    scores = torch.tensor([[1.0, 0.5, -1.0], [0.2, 0.2, 0.2]])
+    torch.testing.assert_close(
+        sparsemax(scores), torch.tensor([[0.75, 0.25, 0.0], [1 / 3, 1 / 3, 1 / 3]])
+    )
+    z = torch.randn(3, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(sparsemax, (z,))
+
+
+def test_additive_attention_scores_follow_bahdanau():
+    torch.manual_seed(0)
+    attention = MultiheadSelfAttention(d_token=4, n_heads=1, dropout=0.0, kind="additive")
+    x = torch.randn(2, 3, 4)
+    _, weights = attention(x, need_weights=True)
+    q, k, _ = attention.qkv(x).chunk(3, dim=-1)
+    scores = torch.tanh(q[:, :, None, :] + k[:, None, :, :]) @ attention.score_vector[0]
+    torch.testing.assert_close(weights[:, 0], torch.softmax(scores, dim=-1))
+
+
+def test_unknown_attention_kind_is_refused():
+    with pytest.raises(ValueError, match="attention kind 'linear'"):
+        MultiheadSelfAttention(d_token=8, n_heads=2, dropout=0.0, kind="linear")
