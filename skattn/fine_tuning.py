@@ -6,7 +6,8 @@ from numbers import Real
 
 import numpy as np
 import torch
-from sklearn.base import _fit_context
+from sklearn.base import _fit_context, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
@@ -37,7 +38,10 @@ torch.nn.Module or None, default=None
         skattn estimator lends its tokenizer, encoder and column handling
         (it must have seen the same columns) and its network shape
         (``d_token``, ``n_blocks``, ``n_heads``, ``d_ffn_factor``, which then
-        override this estimator's own). A ``torch.nn.Module`` is an external
+        override this estimator's own); it may be wrapped in
+        :class:`~sklearn.frozen.FrozenEstimator`. Either way, clones (as in
+        :class:`~sklearn.model_selection.GridSearchCV`) share the fitted
+        model and ``fit`` never changes it. A ``torch.nn.Module`` is an external
         encoder: called as ``module(x_num, x_cat)`` on a batch (standardised
         numeric values, NaN where missing, and categorical codes) it must
         return token embeddings (batch, n_tokens, d_token); a copy of it is
@@ -75,6 +79,15 @@ class _FineTuneMixin:
         "encoder_lr": [Interval(Real, 0, None, closed="neither"), None],
     }
 
+    def __sklearn_clone__(self):
+        # A fitted pretrained model is data, not a hyperparameter to reset:
+        # clones (GridSearchCV, cross_val_score) share it; fit never trains it.
+        params = self.get_params(deep=False)
+        pretrained = params.pop("pretrained")
+        return type(self)(
+            pretrained=pretrained, **{k: clone(v, safe=False) for k, v in params.items()}
+        )
+
     def _pretraining_rows(self, X):
         """The rows to pretrain on when ``pretrained`` is None: all of X."""
         return X
@@ -98,6 +111,8 @@ class _FineTuneMixin:
             self.pretrainer_ = MaskedAttentionPretrainer(**params).fit(X)
             return self.pretrainer_
         source = self.pretrained
+        if isinstance(source, FrozenEstimator):
+            source = source.estimator
         if not isinstance(source, BaseAttentionEstimator):
             raise TypeError(
                 "pretrained must be a fitted skattn estimator (for example a "

@@ -1,7 +1,157 @@
-"""Plots of what a fitted skattn model attends to (matplotlib: ``pip install skattn[plots]``)."""
+"""What a fitted model attends to: attention maps, per-column attributions, plots.
+
+The estimators' ``attention_maps``, ``explain`` and ``feature_importances_``
+come from :class:`ExplainMixin`; the plots need matplotlib
+(``pip install skattn[plots]``).
+"""
 
 import numpy as np
 import pandas as pd
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from ._data import check_X
+from .nn import FTTransformer
+
+# Rows of the training data that feature_importances_ averages over.
+N_IMPORTANCE_ROWS = 2048
+CHUNK = 1024
+
+
+class ExplainMixin:
+    """What the network attends to and what drives its predictions, per input column."""
+
+    def attention_maps(self, X):
+        """Attention from the CLS token to each column, per block and head.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        maps : ndarray of shape (n_samples, n_blocks, n_heads, n_features)
+            ``maps[i, b, h, j]``: the weight that the CLS token of row ``i``
+            puts on column ``j`` in head ``h`` of block ``b`` (columns in X's
+            order; the rest of each row's weight is on the CLS token itself).
+        """
+        inputs = self._inputs_to_explain(X)
+        maps = np.concatenate(
+            [self._cls_maps(chunk) for chunk in _chunks(inputs, self.device_)]
+            or [np.empty((0, self.n_blocks, self.n_heads, self.n_features_in_ + 1))]
+        )
+        return maps[..., 1:][..., self._token_of_column()]
+
+    def explain(self, X, method="attention"):
+        """Per-row attribution of the prediction to each input column.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        method : {"attention", "gradient"}, default="attention"
+            ``"attention"``: attention rollout, the CLS token's attention
+            propagated through the blocks with the residual path,
+            ``prod_b (A_b + I) / 2`` with ``A_b`` averaged over heads
+            (Abnar & Zuidema 2020). ``"gradient"``: the gradient of the
+            predicted class's logit (the output, for a regressor) times the
+            difference between each column's token and its reference token
+            (the value at the column's mean, or no category): a first-order
+            estimate of each column's effect on the output, since attention
+            weights are not always faithful to it.
+
+        Returns
+        -------
+        attributions : DataFrame of shape (n_samples, n_features)
+            Non-negative shares that sum to one in each row; columns are the
+            input columns (a categorical column is one token, so one column).
+        """
+        if method not in ("attention", "gradient"):
+            raise ValueError(f"method must be 'attention' or 'gradient', got {method!r}.")
+        inputs = self._inputs_to_explain(X)
+        values = self._attributions(inputs, method)
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{j}" for j in range(self.n_features_in_)]
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(values, columns=list(names), index=index)
+
+    def _inputs_to_explain(self, X):
+        check_is_fitted(self)
+        if not isinstance(self.net_.module_, FTTransformer):
+            raise TypeError(
+                "Explanations need skattn's own network (one token per column); this "
+                "model was fine-tuned from an external torch module."
+            )
+        X = check_X(self, X, reset=False)
+        return self.encoder_.transform(X)
+
+    def _token_of_column(self):
+        order = np.array(self.encoder_.num_positions_ + self.encoder_.cat_positions_, dtype=int)
+        token_of_column = np.empty(len(order), dtype=int)
+        token_of_column[order] = np.arange(len(order))
+        return token_of_column
+
+    def _cls_maps(self, chunk):
+        module = self.net_.module_.eval()
+        with torch.inference_mode():
+            _, maps = module(chunk["x_num"], chunk["x_cat"], return_attention=True)
+        return maps[:, :, :, 0].cpu().numpy().astype(np.float64)
+
+    def _attributions(self, inputs, method):
+        parts = []
+        for chunk in _chunks(inputs, self.device_):
+            if method == "attention":
+                parts.append(self._rollout(chunk))
+            else:
+                parts.append(self._gradient_times_input(chunk))
+        n_columns = self.n_features_in_
+        values = np.concatenate(parts) if parts else np.empty((0, n_columns))
+        values = values[:, self._token_of_column()]
+        total = values.sum(axis=1, keepdims=True)
+        return np.divide(values, total, out=np.full_like(values, 1 / n_columns), where=total > 0)
+
+    def _rollout(self, chunk):
+        module = self.net_.module_.eval()
+        with torch.inference_mode():
+            _, maps = module(chunk["x_num"], chunk["x_cat"], return_attention=True)
+            mixed = maps.mean(dim=2)  # (batch, blocks, tokens, tokens)
+            eye = torch.eye(mixed.shape[-1], device=mixed.device)
+            rollout = eye.expand_as(mixed[:, 0])
+            for block in range(mixed.shape[1]):
+                rollout = (0.5 * mixed[:, block] + 0.5 * eye) @ rollout
+        return rollout[:, 0, 1:].cpu().numpy().astype(np.float64)
+
+    def _gradient_times_input(self, chunk):
+        module = self.net_.module_.eval()
+        tokenizer = module.tokenizer
+        # A column's reference token: its value at the mean (numeric columns are
+        # standardised), or no category; the CLS token is its own reference.
+        reference = torch.cat(
+            [tokenizer.cls[None], tokenizer.num_bias, tokenizer.cat_bias]
+        ).detach()
+        with torch.enable_grad():
+            tokens = tokenizer(chunk["x_num"], chunk["x_cat"]).detach().requires_grad_()
+            out = module.head(module.pool(module.encoder(tokens)[0]))
+            target = out.gather(1, out.argmax(dim=1, keepdim=True)) if out.shape[1] > 1 else out
+            (grad,) = torch.autograd.grad(target.sum(), tokens)
+        contribution = (grad * (tokens - reference)).sum(dim=-1)[:, 1:]
+        return contribution.abs().detach().cpu().numpy().astype(np.float64)
+
+    def _set_feature_importances(self, inputs):
+        """``feature_importances_``: the mean attention attribution over training rows."""
+        if not isinstance(self.net_.module_, FTTransformer):
+            return
+        rows = {key: value[:N_IMPORTANCE_ROWS] for key, value in inputs.items()}
+        self.feature_importances_ = self._attributions(rows, "attention").mean(axis=0)
+
+
+def _chunks(inputs, device):
+    n_rows = len(inputs["x_num"])
+    for start in range(0, n_rows, CHUNK):
+        yield {
+            key: torch.as_tensor(inputs[key][start : start + CHUNK]).to(device)
+            for key in ("x_num", "x_cat")
+        }
 
 
 def _pyplot():

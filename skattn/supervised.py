@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_array, column_or_1d
 
 from ._base import BaseAttentionEstimator, softmax
 from ._docstring import shared_docs
-from ._explain import ExplainMixin
+from .inspection import ExplainMixin
 
 
 @shared_docs

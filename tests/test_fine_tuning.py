@@ -7,7 +7,9 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
 
@@ -17,6 +19,7 @@ from skattn import (
     FineTuneRegressor,
     MaskedAttentionPretrainer,
 )
+from skattn.model_selection import SemiSupervisedKFold, labeled_scorer
 from skattn.nn import PretrainedEncoderModel
 
 NET = dict(d_token=16, n_heads=2, random_state=0)
@@ -212,3 +215,26 @@ def test_an_external_module_must_return_tokens(data):
     flat.forward = lambda x_num, x_cat: x_num
     with pytest.raises(TypeError, match=r"token embeddings of shape \(batch, n_tokens, d_token\)"):
         FineTuneClassifier(pretrained=flat, **QUICK).fit(X, y_partial)
+
+
+def test_a_pretrained_model_survives_clone_and_grid_search(pretrainer, data):
+    X, _, y_partial = data
+    before = states(pretrainer.net_.module_, "encoder")
+    estimator = FineTuneClassifier(pretrained=pretrainer, **QUICK)
+    assert clone(estimator).pretrained is pretrainer  # fitted, not reset
+    search = GridSearchCV(
+        estimator,
+        {"encoder_lr": [1e-4, 1e-3]},
+        cv=SemiSupervisedKFold(n_splits=2),
+        scoring=labeled_scorer("accuracy"),
+    ).fit(X, y_partial)
+    assert search.best_estimator_.predict(X).shape == (300,)
+    assert same(states(pretrainer.net_.module_, "encoder"), before)  # never trained in place
+
+
+def test_a_frozen_estimator_wrapper_is_accepted(pretrainer, data):
+    X, _, y_partial = data
+    frozen = FrozenEstimator(pretrainer)
+    clf = FineTuneClassifier(pretrained=frozen, freeze="encoder", **QUICK).fit(X, y_partial)
+    assert same(states(clf.net_.module_, "encoder"), states(pretrainer.net_.module_, "encoder"))
+    assert clone(clf).pretrained is frozen
