@@ -81,6 +81,15 @@ def select_rows(inputs, target, rows):
     )
 
 
+def inference_batches(inputs, device, size=1024):
+    """Yield ``{"x_num", "x_cat"}`` tensors of consecutive rows, on ``device``."""
+    for start in range(0, len(inputs["x_num"]), size):
+        yield {
+            key: torch.as_tensor(inputs[key][start : start + size]).to(device)
+            for key in ("x_num", "x_cat")
+        }
+
+
 @contextlib.contextmanager
 def seeded(seed: int, device: str):
     """Seed torch for the block and restore the global RNG state afterwards."""

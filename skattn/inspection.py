@@ -10,12 +10,12 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import inference_batches
 from ._data import check_X
 from .nn import FTTransformer
 
 # Rows of the training data that feature_importances_ averages over.
 N_IMPORTANCE_ROWS = 2048
-CHUNK = 1024
 
 
 class ExplainMixin:
@@ -37,7 +37,7 @@ class ExplainMixin:
         """
         inputs = self._inputs_to_explain(X)
         maps = np.concatenate(
-            [self._cls_maps(chunk) for chunk in _chunks(inputs, self.device_)]
+            [self._cls_maps(chunk) for chunk in inference_batches(inputs, self.device_)]
             or [np.empty((0, self.n_blocks, self.n_heads, self.n_features_in_ + 1))]
         )
         return maps[..., 1:][..., self._token_of_column()]
@@ -99,7 +99,7 @@ class ExplainMixin:
 
     def _attributions(self, inputs, method):
         parts = []
-        for chunk in _chunks(inputs, self.device_):
+        for chunk in inference_batches(inputs, self.device_):
             if method == "attention":
                 parts.append(self._rollout(chunk))
             else:
@@ -143,15 +143,6 @@ class ExplainMixin:
             return
         rows = {key: value[:N_IMPORTANCE_ROWS] for key, value in inputs.items()}
         self.feature_importances_ = self._attributions(rows, "attention").mean(axis=0)
-
-
-def _chunks(inputs, device):
-    n_rows = len(inputs["x_num"])
-    for start in range(0, n_rows, CHUNK):
-        yield {
-            key: torch.as_tensor(inputs[key][start : start + CHUNK]).to(device)
-            for key in ("x_num", "x_cat")
-        }
 
 
 def _pyplot():

@@ -8,7 +8,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAttentionEstimator, seeded, select_rows
+from ._base import BaseAttentionEstimator, inference_batches, seeded, select_rows
 from ._data import check_X
 from ._docstring import shared_docs_with
 from .training import PretrainingNet
@@ -195,13 +195,10 @@ class MaskedAttentionPretrainer(
         """
         check_is_fitted(self)
         X = check_X(self, X, reset=False)
-        inputs = {k: torch.from_numpy(v) for k, v in self.encoder_.transform(X).items()}
         module = self.net_.module_.eval()
-        chunks = []
         with torch.inference_mode():
-            for start in range(0, len(X), 4096):
-                rows = slice(start, start + 4096)
-                x_num, x_cat = (inputs[k][rows].to(self.device_) for k in ("x_num", "x_cat"))
-                chunks.append(module.embed(x_num, x_cat).cpu())
-        out = torch.cat(chunks) if chunks else torch.empty(0, self.d_token)
-        return out.numpy().astype(np.float64)
+            chunks = [
+                module.embed(batch["x_num"], batch["x_cat"]).cpu()
+                for batch in inference_batches(self.encoder_.transform(X), self.device_)
+            ]
+        return torch.cat(chunks).numpy().astype(np.float64)
