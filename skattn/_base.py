@@ -16,8 +16,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted
 
-from ._data import TabularEncoder, check_X
-from .nn import ATTENTION_KINDS
+from ._arrays import resolve_tokenizer
+from ._data import check_X, make_encoder
+from .nn import ATTENTION_KINDS, TOKENIZER_KINDS
 from .training import make_net
 
 
@@ -111,6 +112,8 @@ class BaseAttentionEstimator(BaseEstimator):
         "ffn_dropout": [Interval(Real, 0, 1, closed="left")],
         "residual_dropout": [Interval(Real, 0, 1, closed="left")],
         "attention": [StrOptions(set(ATTENTION_KINDS))],
+        "tokenizer": [StrOptions({"auto", *TOKENIZER_KINDS})],
+        "patch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -134,6 +137,8 @@ class BaseAttentionEstimator(BaseEstimator):
         ffn_dropout=0.1,
         residual_dropout=0.0,
         attention="self",
+        tokenizer="auto",
+        patch_size=4,
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -153,6 +158,8 @@ class BaseAttentionEstimator(BaseEstimator):
         self.ffn_dropout = ffn_dropout
         self.residual_dropout = residual_dropout
         self.attention = attention
+        self.tokenizer = tokenizer
+        self.patch_size = patch_size
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -202,13 +209,23 @@ class BaseAttentionEstimator(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        self._check_network_shape()
-        X = check_X(self, X, reset=True)
+        X = self._check_fit_X(X)
         check_consistent_length(X, y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
         )
         return X, sample_weight
+
+    def _check_fit_X(self, X):
+        """Validate the training X and resolve ``tokenizer_``."""
+        self._check_network_shape()
+        tokenizer = self._resolve_tokenizer(X)
+        X = check_X(self, X, reset=True, tokenizer=tokenizer)
+        self.tokenizer_ = tokenizer
+        return X
+
+    def _resolve_tokenizer(self, X):
+        return resolve_tokenizer(self.tokenizer, X)
 
     def _check_network_shape(self):
         if self.d_token % self.n_heads:
@@ -231,7 +248,7 @@ class BaseAttentionEstimator(BaseEstimator):
 
     def _fit_encoder(self, X, sample_weight, seed):
         """Learn the column handling; fine-tuning takes it from the pretrained model."""
-        return TabularEncoder().fit(X, sample_weight)
+        return make_encoder(self.tokenizer_, self.patch_size).fit(X, sample_weight)
 
     def _make_net(self, d_out, valid, seed, n_train, *, reconstruction=False, **net):
         """The skorch net; ``net`` holds ``net_class``, ``net_params``, ``encoder_lr``."""
@@ -254,8 +271,7 @@ class BaseAttentionEstimator(BaseEstimator):
 
     def _module_params(self, d_out) -> dict:
         return dict(
-            n_num_features=len(self.encoder_.num_positions_),
-            cat_cardinalities=self.encoder_.cat_cardinalities,
+            **self.encoder_.tokenizer_params(),
             d_out=d_out,
             d_token=self.d_token,
             n_blocks=self.n_blocks,

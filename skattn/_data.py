@@ -18,6 +18,7 @@ import pandas as pd
 from pandas.api import types as pdt
 from sklearn.utils.validation import check_array, validate_data
 
+from ._arrays import ArrayEncoder, check_images_or_sequences, n_dims
 from .nn import MISSING_CODE, N_RESERVED_CODES, UNKNOWN_CODE
 
 
@@ -27,14 +28,26 @@ def _is_numeric_column(dtype) -> bool:
     )
 
 
-def check_X(estimator, X, *, reset: bool):
+def check_X(estimator, X, *, reset: bool, tokenizer=None):
     """Validate X for ``estimator``; return a numeric array or a DataFrame.
 
     Sets (``reset=True``) or checks ``n_features_in_`` and
     ``feature_names_in_`` as scikit-learn does. Numeric input becomes a
     float array with NaN allowed and inf refused; a DataFrame with
-    categorical columns is returned as is, after the same checks.
+    categorical columns is returned as is, after the same checks. Images and
+    sequences (``tokenizer`` "patch" or "sequence"; at predict, the fitted
+    ``tokenizer_``) go to :func:`check_images_or_sequences`.
     """
+    if tokenizer is None:
+        tokenizer = getattr(estimator, "tokenizer_", "feature")
+    if tokenizer != "feature":
+        return check_images_or_sequences(estimator, X, kind=tokenizer, reset=reset)
+    if n_dims(X) > 2:
+        raise ValueError(
+            f"X has {n_dims(X)} dimensions but tokenizer='feature' reads tables "
+            "(n_samples, n_features); use tokenizer='patch' for images or "
+            "tokenizer='sequence' for sequences."
+        )
     if hasattr(X, "iloc") and hasattr(X, "dtypes") and X.ndim == 2:
         dtypes = list(X.dtypes)
         for name, dtype in zip(X.columns, dtypes, strict=True):
@@ -137,6 +150,28 @@ class TabularEncoder:
         """Number of known categories of each categorical feature."""
         return [len(vocabulary) for vocabulary in self.vocabularies_]
 
+    def tokenizer_params(self) -> dict:
+        """Keyword arguments of :class:`skattn.nn.FTTransformer` for this input."""
+        return dict(
+            tokenizer="feature",
+            n_num_features=len(self.num_positions_),
+            cat_cardinalities=self.cat_cardinalities,
+        )
+
+    def explained_columns(self, feature_names=None):
+        """Names of the input columns and the token (0-based) of each.
+
+        The network's tokens hold the numeric columns first, then the
+        categorical ones.
+        """
+        n_columns = len(self.num_positions_) + len(self.cat_positions_)
+        if feature_names is None:
+            feature_names = [f"x{j}" for j in range(n_columns)]
+        order = np.array(self.num_positions_ + self.cat_positions_, dtype=int)
+        tokens = np.empty(n_columns, dtype=int)
+        tokens[order] = np.arange(n_columns)
+        return list(feature_names), tokens
+
     def transform(self, X) -> dict:
         """Encode validated ``X``.
 
@@ -157,3 +192,8 @@ class TabularEncoder:
         # Huge but finite inputs (1e30) must not become inf in float32.
         x_num = np.clip(x_num, -1e6, 1e6)
         return {"x_num": x_num.astype(np.float32), "x_cat": x_cat}
+
+
+def make_encoder(tokenizer: str, patch_size=None):
+    """The unfitted input encoder for a resolved ``tokenizer`` kind."""
+    return TabularEncoder() if tokenizer == "feature" else ArrayEncoder(tokenizer, patch_size)

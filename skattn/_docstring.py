@@ -41,7 +41,24 @@ _network_parameters = """d_token : int, default=32
         softmax (``"self"``, the fused kernel), additive Bahdanau scores
         ``v . tanh(W_s s + W_h h)`` (``"additive"``), or scaled dot-product
         with sparsemax, which gives exactly zero weight to tokens that do not
-        matter (``"sparse"``)."""
+        matter (``"sparse"``).
+
+    tokenizer : {"auto", "feature", "patch", "sequence"}, default="auto"
+        How a row becomes tokens. ``"feature"``: one token per column of a
+        table. ``"patch"``: images of shape (n, H, W) or (n, C, H, W) cut
+        into square patches of ``patch_size`` pixels (as ViT), one token per
+        patch. ``"sequence"``: arrays of shape (n, T, d), or a list of
+        (T_i, d) arrays of different lengths, one token per step (steps that
+        are all NaN are padding, masked out of attention). Patches and steps
+        get learned position embeddings. ``"auto"`` picks ``"feature"`` for
+        2-D input, ``"sequence"`` for 3-D input or a list of 2-D arrays, and
+        ``"patch"`` for 4-D input; a batch of grayscale images given as
+        (n, H, W) needs ``tokenizer="patch"``. The choice is resolved at fit
+        into ``tokenizer_``.
+
+    patch_size : int, default=4
+        Side of the square patches of ``tokenizer="patch"``; must divide the
+        images' height and width."""
 
 _training_parameters = """lr : float, default=1e-3
         Learning rate of the AdamW optimiser.
@@ -83,10 +100,14 @@ _training_parameters = """lr : float, default=1e-3
         Print a line per epoch with the losses when positive."""
 
 _fitted_attributes = """n_features_in_ : int
-        Number of features seen during fit.
+        Number of features seen during fit (values per row for images and
+        sequences: C * H * W, or the longest length times d).
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when X has string column names.
+
+    tokenizer_ : {"feature", "patch", "sequence"}
+        The tokenizer in use (``tokenizer`` with ``"auto"`` resolved).
 
     n_iter_ : int
         Number of epochs run.

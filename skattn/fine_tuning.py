@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from ._base import BaseAttentionEstimator
-from ._data import TabularEncoder, check_X
+from ._data import make_encoder
 from ._docstring import shared_docs_with
 from .nn import FTTransformer, PretrainedEncoderModel
 from .pretraining import MaskedAttentionPretrainer
@@ -88,13 +88,20 @@ class _FineTuneMixin:
             pretrained=pretrained, **{k: clone(v, safe=False) for k, v in params.items()}
         )
 
+    def _resolve_tokenizer(self, X):
+        # Patches or steps must be cut as the pretrained model cut them.
+        source = _unfrozen(self.pretrained)
+        if isinstance(source, BaseAttentionEstimator) and hasattr(source, "tokenizer_"):
+            return source.tokenizer_
+        return super()._resolve_tokenizer(X)
+
     def _pretraining_rows(self, X):
         """The rows to pretrain on when ``pretrained`` is None: all of X."""
         return X
 
     def _fit_encoder(self, X, sample_weight, seed):
         if isinstance(self.pretrained, torch.nn.Module):
-            encoder = TabularEncoder().fit(X, sample_weight)
+            encoder = make_encoder(self.tokenizer_, self.patch_size).fit(X, sample_weight)
             self._source_ = _external_model(self.pretrained, encoder.transform(X[:2]))
             return encoder
         self._source_ = self._pretrained_estimator(self._pretraining_rows(X), seed)
@@ -107,12 +114,12 @@ class _FineTuneMixin:
                 for key, value in self.get_params(deep=False).items()
                 if key in inspect.signature(MaskedAttentionPretrainer).parameters
             }
-            params.update(max_epochs=int(self.pretrain_epochs), random_state=seed)
+            params.update(
+                max_epochs=int(self.pretrain_epochs), random_state=seed, tokenizer=self.tokenizer_
+            )
             self.pretrainer_ = MaskedAttentionPretrainer(**params).fit(X)
             return self.pretrainer_
-        source = self.pretrained
-        if isinstance(source, FrozenEstimator):
-            source = source.estimator
+        source = _unfrozen(self.pretrained)
         if not isinstance(source, BaseAttentionEstimator):
             raise TypeError(
                 "pretrained must be a fitted skattn estimator (for example a "
@@ -170,6 +177,10 @@ class _FineTuneMixin:
             net.warm_start = True
         del self._source_
         return net
+
+
+def _unfrozen(pretrained):
+    return pretrained.estimator if isinstance(pretrained, FrozenEstimator) else pretrained
 
 
 def _external_model(module, sample):
@@ -272,6 +283,8 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         ffn_dropout=0.1,
         residual_dropout=0.0,
         attention="self",
+        tokenizer="auto",
+        patch_size=4,
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -304,6 +317,8 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
             ffn_dropout=ffn_dropout,
             residual_dropout=residual_dropout,
             attention=attention,
+            tokenizer=tokenizer,
+            patch_size=patch_size,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,
@@ -403,6 +418,8 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
         ffn_dropout=0.1,
         residual_dropout=0.0,
         attention="self",
+        tokenizer="auto",
+        patch_size=4,
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -423,6 +440,8 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
             ffn_dropout=ffn_dropout,
             residual_dropout=residual_dropout,
             attention=attention,
+            tokenizer=tokenizer,
+            patch_size=patch_size,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,
@@ -459,7 +478,7 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
             raise ValueError(
                 "FineTuneRegressor requires y to be passed, but the target y is None."
             )
-        X = check_X(self, X, reset=True)
+        X = self._check_fit_X(X)
         y = check_array(
             y, ensure_2d=False, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y"
         )

@@ -27,20 +27,24 @@ class ExplainMixin:
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Or images, or sequences, as at fit.
 
         Returns
         -------
-        maps : ndarray of shape (n_samples, n_blocks, n_heads, n_features)
+        maps : ndarray of shape (n_samples, n_blocks, n_heads, n_columns)
             ``maps[i, b, h, j]``: the weight that the CLS token of row ``i``
-            puts on column ``j`` in head ``h`` of block ``b`` (columns in X's
-            order; the rest of each row's weight is on the CLS token itself).
+            puts on the token of column ``j`` in head ``h`` of block ``b``
+            (the rest of each row's weight is on the CLS token itself).
+            Columns are X's columns in order; for images, the pixels in
+            row-major order (each showing the weight of its patch); for
+            sequences, the steps.
         """
         inputs = self._inputs_to_explain(X)
-        maps = np.concatenate(
-            [self._cls_maps(chunk) for chunk in inference_batches(inputs, self.device_)]
-            or [np.empty((0, self.n_blocks, self.n_heads, self.n_features_in_ + 1))]
-        )
-        return maps[..., 1:][..., self._token_of_column()]
+        _, tokens = self._explained_columns()
+        maps = [self._cls_maps(chunk) for chunk in inference_batches(inputs, self.device_)]
+        if not maps:
+            return np.empty((0, self.n_blocks, self.n_heads, len(tokens)))
+        return np.concatenate(maps)[..., 1:][..., tokens]
 
     def explain(self, X, method="attention"):
         """Per-row attribution of the prediction to each input column.
@@ -48,6 +52,7 @@ class ExplainMixin:
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Or images, or sequences, as at fit.
         method : {"attention", "gradient"}, default="attention"
             ``"attention"``: attention rollout, the CLS token's attention
             propagated through the blocks with the residual path,
@@ -61,19 +66,20 @@ class ExplainMixin:
 
         Returns
         -------
-        attributions : DataFrame of shape (n_samples, n_features)
-            Non-negative shares that sum to one in each row; columns are the
-            input columns (a categorical column is one token, so one column).
+        attributions : DataFrame of shape (n_samples, n_columns)
+            Non-negative shares that sum to one in each row. Columns are the
+            input columns (a categorical column is one token, so one
+            column); for images, the pixels ``pixel_<row>_<column>`` (a
+            patch's share spread evenly over its pixels, channels together);
+            for sequences, the steps ``step_<t>``.
         """
         if method not in ("attention", "gradient"):
             raise ValueError(f"method must be 'attention' or 'gradient', got {method!r}.")
         inputs = self._inputs_to_explain(X)
         values = self._attributions(inputs, method)
-        names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            names = [f"x{j}" for j in range(self.n_features_in_)]
+        names, _ = self._explained_columns()
         index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame(values, columns=list(names), index=index)
+        return pd.DataFrame(values, columns=names, index=index)
 
     def _inputs_to_explain(self, X):
         check_is_fitted(self)
@@ -85,11 +91,8 @@ class ExplainMixin:
         X = check_X(self, X, reset=False)
         return self.encoder_.transform(X)
 
-    def _token_of_column(self):
-        order = np.array(self.encoder_.num_positions_ + self.encoder_.cat_positions_, dtype=int)
-        token_of_column = np.empty(len(order), dtype=int)
-        token_of_column[order] = np.arange(len(order))
-        return token_of_column
+    def _explained_columns(self):
+        return self.encoder_.explained_columns(getattr(self, "feature_names_in_", None))
 
     def _cls_maps(self, chunk):
         module = self.net_.module_.eval()
@@ -104,9 +107,11 @@ class ExplainMixin:
                 parts.append(self._rollout(chunk))
             else:
                 parts.append(self._gradient_times_input(chunk))
-        n_columns = self.n_features_in_
-        values = np.concatenate(parts) if parts else np.empty((0, n_columns))
-        values = values[:, self._token_of_column()]
+        _, tokens = self._explained_columns()
+        n_columns = len(tokens)
+        values = np.concatenate(parts) if parts else np.empty((0, tokens.max() + 1))
+        # A token's share goes in equal parts to the columns (pixels) it holds.
+        values = values[:, tokens] / np.bincount(tokens)[tokens]
         total = values.sum(axis=1, keepdims=True)
         return np.divide(values, total, out=np.full_like(values, 1 / n_columns), where=total > 0)
 
@@ -124,14 +129,13 @@ class ExplainMixin:
     def _gradient_times_input(self, chunk):
         module = self.net_.module_.eval()
         tokenizer = module.tokenizer
-        # A column's reference token: its value at the mean (numeric columns are
-        # standardised), or no category; the CLS token is its own reference.
-        reference = torch.cat(
-            [tokenizer.cls[None], tokenizer.num_bias, tokenizer.cat_bias]
-        ).detach()
+        # A token's reference: its input at the mean (inputs are standardised),
+        # or no category; the CLS token is its own reference.
+        reference = tokenizer.reference_tokens().detach()
+        mask = tokenizer.padding_mask(chunk["x_num"], chunk["x_cat"])
         with torch.enable_grad():
             tokens = tokenizer(chunk["x_num"], chunk["x_cat"]).detach().requires_grad_()
-            out = module.head(module.pool(module.encoder(tokens)[0]))
+            out = module.head(module.pool(module.encoder(tokens, mask=mask)[0]))
             target = out.gather(1, out.argmax(dim=1, keepdim=True)) if out.shape[1] > 1 else out
             (grad,) = torch.autograd.grad(target.sum(), tokens)
         contribution = (grad * (tokens - reference)).sum(dim=-1)[:, 1:]

@@ -105,6 +105,8 @@ class MaskedAttentionPretrainer(
         ffn_dropout=0.1,
         residual_dropout=0.0,
         attention="self",
+        tokenizer="auto",
+        patch_size=4,
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -127,6 +129,8 @@ class MaskedAttentionPretrainer(
             ffn_dropout=ffn_dropout,
             residual_dropout=residual_dropout,
             attention=attention,
+            tokenizer=tokenizer,
+            patch_size=patch_size,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,
@@ -157,8 +161,7 @@ class MaskedAttentionPretrainer(
         self : MaskedAttentionPretrainer
             The fitted pretrainer.
         """
-        self._check_network_shape()
-        X = check_X(self, X, reset=True)
+        X = self._check_fit_X(X)
         inputs, seed = self._prepare(X, np.ones(len(X)))
         dummy = np.zeros(len(X), dtype=np.float32)
         train_rows, valid_rows = self._split(None, seed, len(X))

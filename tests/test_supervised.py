@@ -222,7 +222,7 @@ Y4 = np.array([0, 1] * 5)
         (X4, np.linspace(0, 1, 10), ValueError, "Unknown label type"),
         (X4 + 1j, Y4, ValueError, "Complex data not supported"),
         (sp.csr_matrix(X4), Y4, TypeError, "dense data is required"),
-        (X4.reshape(10, 2, 2), Y4, ValueError, "dim 3"),
+        (X4.reshape(10, 1, 1, 2, 2), Y4, ValueError, "X has 5 dimensions"),
         (np.where(X4 > 30, np.inf, X4), Y4, ValueError, "infinity"),
         (X4, Y4[:5], ValueError, "inconsistent numbers of samples"),
     ],

@@ -2,22 +2,34 @@
 
 from .attention import ATTENTION_KINDS, MultiheadSelfAttention, sparsemax
 from .encoder import TransformerBlock, TransformerEncoder
-from .model import FTTransformer, PretrainedEncoderModel
-from .reconstruction import ReconstructionHead, mask_features, swap_features
+from .grouped import GroupTokenizer, PatchTokenizer, SequenceTokenizer
+from .model import TOKENIZER_KINDS, FTTransformer, PretrainedEncoderModel, make_tokenizer
+from .reconstruction import (
+    GroupReconstructionHead,
+    ReconstructionHead,
+    mask_features,
+    swap_features,
+)
 from .tokenizer import MISSING_CODE, N_RESERVED_CODES, UNKNOWN_CODE, FeatureTokenizer
 
 __all__ = [
     "ATTENTION_KINDS",
     "MISSING_CODE",
     "N_RESERVED_CODES",
+    "TOKENIZER_KINDS",
     "UNKNOWN_CODE",
     "FTTransformer",
     "FeatureTokenizer",
+    "GroupReconstructionHead",
+    "GroupTokenizer",
     "MultiheadSelfAttention",
+    "PatchTokenizer",
     "PretrainedEncoderModel",
     "ReconstructionHead",
+    "SequenceTokenizer",
     "TransformerBlock",
     "TransformerEncoder",
+    "make_tokenizer",
     "mask_features",
     "sparsemax",
     "swap_features",

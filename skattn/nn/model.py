@@ -4,23 +4,73 @@ import torch
 from torch import nn
 
 from .encoder import TransformerEncoder
-from .reconstruction import ReconstructionHead
+from .grouped import PatchTokenizer, SequenceTokenizer
+from .reconstruction import GroupReconstructionHead, ReconstructionHead
 from .tokenizer import FeatureTokenizer
+
+TOKENIZER_KINDS = ("feature", "patch", "sequence")
+
+
+def make_tokenizer(
+    kind="feature",
+    *,
+    d_token,
+    n_num_features=0,
+    cat_cardinalities=(),
+    input_shape=None,
+    patch_size=None,
+):
+    """The tokenizer of ``kind``: one token per column, per image patch or per sequence step.
+
+    ``"feature"`` reads ``n_num_features`` and ``cat_cardinalities``;
+    ``"patch"`` reads ``input_shape`` = (channels, height, width) and
+    ``patch_size``; ``"sequence"`` reads ``input_shape`` = (n_steps, d_step).
+
+    Examples
+    --------
+    >>> make_tokenizer("patch", d_token=8, input_shape=(1, 8, 8), patch_size=2).n_tokens
+    17
+    """
+    if kind == "feature":
+        return FeatureTokenizer(
+            n_num_features=n_num_features, cat_cardinalities=cat_cardinalities, d_token=d_token
+        )
+    if kind == "patch":
+        return PatchTokenizer(image_shape=input_shape, patch_size=patch_size, d_token=d_token)
+    if kind == "sequence":
+        return SequenceTokenizer(sequence_shape=input_shape, d_token=d_token)
+    raise ValueError(f"tokenizer kind {kind!r} is not one of {TOKENIZER_KINDS}")
+
+
+def _reconstruction_head(tokenizer, d_token):
+    if isinstance(tokenizer, FeatureTokenizer):
+        return ReconstructionHead(
+            n_num_features=tokenizer.n_num_features,
+            cat_cardinalities=tokenizer.cat_cardinalities,
+            d_token=d_token,
+        )
+    return GroupReconstructionHead(
+        value_token=tokenizer.value_token,
+        value_slot=tokenizer.value_slot,
+        group_size=tokenizer.group_size,
+        d_token=d_token,
+    )
 
 
 class FTTransformer(nn.Module):
     """Feature-token transformer with a prediction head on the CLS token.
 
-    Every input column becomes a token (:class:`FeatureTokenizer`), a stack
+    Every input column becomes a token (:class:`FeatureTokenizer`; or every
+    image patch, or every sequence step, see :func:`make_tokenizer`), a stack
     of pre-norm self-attention blocks mixes them (:class:`TransformerEncoder`)
     and a head maps the CLS output to ``d_out`` numbers (logits for a
     classifier, a standardised target for a regressor).
 
     Parameters
     ----------
-    n_num_features : int
-        Number of numeric features.
-    cat_cardinalities : sequence of int
+    n_num_features : int, default=0
+        Number of numeric features (``tokenizer="feature"``).
+    cat_cardinalities : sequence of int, default=()
         Number of known categories per categorical feature.
     d_out : int
         Output size.
@@ -40,6 +90,13 @@ class FTTransformer(nn.Module):
         Add a :class:`ReconstructionHead` (``self.reconstruction``) that reads
         each feature back from its output token, for masked-feature
         objectives.
+    tokenizer : {"feature", "patch", "sequence"}, default="feature"
+        How ``x_num`` (and ``x_cat``) become tokens (:func:`make_tokenizer`).
+    input_shape : tuple of int, optional
+        (channels, height, width) of an image, or (n_steps, d_step) of a
+        sequence; ``x_num`` then holds the values flattened in that order.
+    patch_size : int, optional
+        Side of an image patch.
 
     Examples
     --------
@@ -54,8 +111,8 @@ class FTTransformer(nn.Module):
     def __init__(
         self,
         *,
-        n_num_features: int,
-        cat_cardinalities,
+        n_num_features: int = 0,
+        cat_cardinalities=(),
         d_out: int,
         d_token: int = 32,
         n_blocks: int = 2,
@@ -66,14 +123,20 @@ class FTTransformer(nn.Module):
         residual_dropout: float = 0.0,
         reconstruction: bool = False,
         attention: str = "self",
+        tokenizer: str = "feature",
+        input_shape=None,
+        patch_size=None,
     ):
         super().__init__()
         if d_out < 1:
             raise ValueError(f"{d_out=} must be positive")
-        self.tokenizer = FeatureTokenizer(
+        self.tokenizer = make_tokenizer(
+            tokenizer,
+            d_token=d_token,
             n_num_features=n_num_features,
             cat_cardinalities=cat_cardinalities,
-            d_token=d_token,
+            input_shape=input_shape,
+            patch_size=patch_size,
         )
         self.encoder = TransformerEncoder(
             n_blocks=n_blocks,
@@ -87,18 +150,16 @@ class FTTransformer(nn.Module):
         )
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out))
         self.reconstruction = (
-            ReconstructionHead(
-                n_num_features=n_num_features,
-                cat_cardinalities=cat_cardinalities,
-                d_token=d_token,
-            )
-            if reconstruction
-            else None
+            _reconstruction_head(self.tokenizer, d_token) if reconstruction else None
         )
 
     def encode(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, need_weights=False):
         """Output tokens (batch, n_tokens, d_token) and, if asked, attention maps."""
-        return self.encoder(self.tokenizer(x_num, x_cat), need_weights=need_weights)
+        return self.encoder(
+            self.tokenizer(x_num, x_cat),
+            need_weights=need_weights,
+            mask=self.tokenizer.padding_mask(x_num, x_cat),
+        )
 
     def pool(self, tokens: torch.Tensor) -> torch.Tensor:
         """The vector the head reads from output tokens: the CLS token's."""
@@ -115,7 +176,11 @@ class FTTransformer(nn.Module):
 
     def embed(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
         """The CLS token's output (batch, d_token); the last block computes it alone."""
-        tokens, _ = self.encoder(self.tokenizer(x_num, x_cat), cls_only=True)
+        tokens, _ = self.encoder(
+            self.tokenizer(x_num, x_cat),
+            cls_only=True,
+            mask=self.tokenizer.padding_mask(x_num, x_cat),
+        )
         return tokens[:, 0]
 
     def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, return_attention=False):

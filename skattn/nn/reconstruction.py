@@ -96,7 +96,31 @@ def swap_features(x_num, x_cat, *, p: float, generator: torch.Generator | None =
     return x_num, x_cat, changed_num, changed_cat
 
 
-class ReconstructionHead(nn.Module):
+class _ReconstructionLosses(nn.Module):
+    """The two losses of a head whose ``forward`` reads values back from output tokens."""
+
+    def loss(self, tokens, x_num, x_cat, hidden_num, hidden_cat) -> torch.Tensor:
+        """Mean reconstruction loss over the hidden values.
+
+        Squared error for numeric values (which are standardised), cross
+        entropy for categorical ones; zero when nothing was hidden.
+        """
+        num_pred, cat_logits = self(tokens)
+        losses = [((num_pred - torch.nan_to_num(x_num)) ** 2)[hidden_num]]
+        for j, logits in enumerate(cat_logits):
+            rows = hidden_cat[:, j]
+            losses.append(F.cross_entropy(logits[rows], x_cat[rows, j], reduction="none"))
+        losses = torch.cat(losses)
+        return losses.mean() if losses.numel() else tokens.sum() * 0.0
+
+    def detection_loss(self, tokens, changed_num, changed_cat) -> torch.Tensor:
+        """Binary cross-entropy of telling, from the output tokens, which values changed."""
+        logits = self.detection_logits(tokens)
+        changed = torch.cat([changed_num, changed_cat], dim=1).to(logits.dtype)
+        return F.binary_cross_entropy_with_logits(logits, changed)
+
+
+class ReconstructionHead(_ReconstructionLosses):
     """Predict each feature's value from its own output token.
 
     Numeric feature ``j`` is read back by a linear map of token ``j``;
@@ -142,22 +166,54 @@ class ReconstructionHead(nn.Module):
         cat_logits = [head(cat_tokens[:, j]) for j, head in enumerate(self.cat_heads)]
         return num_pred, cat_logits
 
-    def loss(self, tokens, x_num, x_cat, hidden_num, hidden_cat) -> torch.Tensor:
-        """Mean reconstruction loss over the hidden values.
+    def detection_logits(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, n_num + n_cat) that each value was changed."""
+        return self.detector(tokens[:, 1:]).squeeze(-1)
 
-        Squared error for numeric values (which are standardised), cross
-        entropy for categorical ones; zero when nothing was hidden.
-        """
-        num_pred, cat_logits = self(tokens)
-        losses = [((num_pred - torch.nan_to_num(x_num)) ** 2)[hidden_num]]
-        for j, logits in enumerate(cat_logits):
-            rows = hidden_cat[:, j]
-            losses.append(F.cross_entropy(logits[rows], x_cat[rows, j], reduction="none"))
-        losses = torch.cat(losses)
-        return losses.mean() if losses.numel() else tokens.sum() * 0.0
 
-    def detection_loss(self, tokens, changed_num, changed_cat) -> torch.Tensor:
-        """Binary cross-entropy of telling, from each feature token, whether its value changed."""
-        logits = self.detector(tokens[:, 1:]).squeeze(-1)
-        changed = torch.cat([changed_num, changed_cat], dim=1).to(logits.dtype)
-        return F.binary_cross_entropy_with_logits(logits, changed)
+class GroupReconstructionHead(_ReconstructionLosses):
+    """Predict each value from the token of its group (an image patch, a sequence step).
+
+    A linear map shared by all tokens reads a token's ``group_size`` values
+    (and whether each was changed) back, as a masked autoencoder does
+    (He et al., 2022); the token's position embedding tells the groups
+    apart.
+
+    Parameters
+    ----------
+    value_token, value_slot : LongTensor of shape (n_values,)
+        The token holding each value and the value's place in its group
+        (a :class:`~skattn.nn.grouped.GroupTokenizer`'s attributes).
+    group_size : int
+    d_token : int
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.nn.grouped import PatchTokenizer
+    >>> tokenizer = PatchTokenizer(image_shape=(1, 4, 4), patch_size=2, d_token=8)
+    >>> head = GroupReconstructionHead(value_token=tokenizer.value_token,
+    ...                                value_slot=tokenizer.value_slot,
+    ...                                group_size=4, d_token=8)
+    >>> num_pred, cat_logits = head(torch.randn(3, 5, 8))
+    >>> num_pred.shape, cat_logits
+    (torch.Size([3, 16]), [])
+    """
+
+    def __init__(self, *, value_token, value_slot, group_size: int, d_token: int):
+        super().__init__()
+        self.n_num_features = len(value_token)
+        self.register_buffer("value_token", value_token.clone(), persistent=False)
+        self.register_buffer("value_slot", value_slot.clone(), persistent=False)
+        self.values = nn.Linear(d_token, group_size)
+        self.detector = nn.Linear(d_token, group_size)
+
+    def _per_value(self, layer, tokens):
+        return layer(tokens)[:, self.value_token, self.value_slot]
+
+    def forward(self, tokens: torch.Tensor):
+        """Numeric predictions (batch, n_values) and an empty list of categorical logits."""
+        return self._per_value(self.values, tokens), []
+
+    def detection_logits(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self._per_value(self.detector, tokens)

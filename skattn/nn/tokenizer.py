@@ -58,6 +58,7 @@ class FeatureTokenizer(nn.Module):
         if d_token < 1:
             raise ValueError(f"{d_token=} must be positive")
         self.n_num_features = n_num_features
+        self.cat_cardinalities = cat_cardinalities
         self.n_cat_features = len(cat_cardinalities)
         self.d_token = d_token
 
@@ -102,3 +103,11 @@ class FeatureTokenizer(nn.Module):
         if self.n_cat_features:
             tokens.append(self.cat_embedding(x_cat + self.cat_offsets) + self.cat_bias)
         return torch.cat(tokens, dim=1)
+
+    def padding_mask(self, x_num: torch.Tensor, x_cat: torch.Tensor):
+        """None: every column's token counts (a missing value has its own token)."""
+        return None
+
+    def reference_tokens(self) -> torch.Tensor:
+        """Each column's token at its mean value or with no category, CLS first."""
+        return torch.cat([self.cls[None], self.num_bias, self.cat_bias])

@@ -11,6 +11,7 @@ from skattn.nn import (
     FeatureTokenizer,
     FTTransformer,
     MultiheadSelfAttention,
+    PatchTokenizer,
     sparsemax,
 )
 
@@ -141,3 +142,67 @@ def test_additive_attention_scores_follow_bahdanau():
 def test_unknown_attention_kind_is_refused():
     with pytest.raises(ValueError, match="attention kind 'linear'"):
         MultiheadSelfAttention(d_token=8, n_heads=2, dropout=0.0, kind="linear")
+
+
+def test_a_pixel_changes_only_the_token_of_its_patch():
+    tokenizer = PatchTokenizer(image_shape=(2, 4, 6), patch_size=2, d_token=8)
+    images = torch.randn(3, 2, 4, 6)
+    changed = images.clone()
+    changed[:, 1, 2, 5] += 1.0  # channel 1, row 2, column 5: patch (1, 2), token 1 + 3 + 2
+    difference = (tokenizer(changed.flatten(1)) - tokenizer(images.flatten(1))).abs().sum(-1)
+    assert tokenizer.n_tokens == 7
+    assert difference[:, 6].min() > 0
+    assert torch.all(difference[:, :6] == 0)
+
+
+def test_patches_at_different_places_get_different_tokens():
+    tokenizer = PatchTokenizer(image_shape=(1, 4, 4), patch_size=2, d_token=8)
+    tokens = tokenizer(torch.ones(1, 16))[0, 1:]  # four identical patches
+    assert len({tuple(token.tolist()) for token in tokens}) == 4
+
+
+def test_patch_size_must_divide_the_image():
+    with pytest.raises(ValueError, match="must divide the image's height 8 and width 6"):
+        PatchTokenizer(image_shape=(1, 8, 6), patch_size=4, d_token=8)
+
+
+@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+def test_padded_sequence_steps_get_no_attention_and_no_influence(kind):
+    torch.manual_seed(0)
+    model = FTTransformer(
+        tokenizer="sequence", input_shape=(4, 2), d_out=2, attention=kind, d_token=8
+    ).eval()
+    x = torch.randn(3, 8)
+    x[:, 4:] = float("nan")  # steps 2 and 3 are padding
+    out, maps = model(x, None, return_attention=True)
+    assert torch.all(maps[..., 3:] == 0)
+    shorter = FTTransformer(
+        tokenizer="sequence", input_shape=(2, 2), d_out=2, attention=kind, d_token=8
+    ).eval()
+    state = model.state_dict()
+    state["tokenizer.position"] = state["tokenizer.position"][:2]
+    shorter.load_state_dict(state)
+    torch.testing.assert_close(shorter(x[:, :4], None), out, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        dict(tokenizer="patch", input_shape=(1, 4, 4), patch_size=2),
+        dict(tokenizer="sequence", input_shape=(5, 3)),
+    ],
+)
+def test_grouped_tokens_predict_cls_only_exactly_and_reconstruct_each_value(tokens):
+    model = FTTransformer(d_out=3, reconstruction=True, **tokens).eval()
+    n_values = model.tokenizer.n_num_features
+    x = torch.randn(6, n_values)
+    encoded, _ = model.encode(x, None)
+    torch.testing.assert_close(model(x, None), model.head(encoded[:, 0]))
+    moved = encoded.clone()
+    moved[:, 2] += 1.0  # the second group's token
+    changed = (model.reconstruction(moved)[0] != model.reconstruction(encoded)[0]).any(0)
+    assert torch.equal(changed, model.tokenizer.value_token == 2)
+    hidden = torch.rand(6, n_values) < 0.5
+    no_cat = torch.zeros(6, 0, dtype=torch.bool)
+    assert model.reconstruction.loss(encoded, x, None, hidden, no_cat) > 0
+    assert model.reconstruction.detection_loss(encoded, hidden, no_cat) > 0
