@@ -201,6 +201,58 @@ def plot_importances(importances, *, names=None, top=None, ax=None):
     return ax
 
 
+def plot_image_attributions(image, attributions, *, ax=None, cmap="magma"):
+    """Draw a heatmap of an image's attributions with the image's outline on top.
+
+    Parameters
+    ----------
+    image : array-like of shape (H, W) or (C, H, W)
+        The image as given to the estimator (channels are averaged).
+    attributions : Series or array-like of H * W values, or of shape (H, W)
+        One row of ``explain(images)`` (its ``pixel_<row>_<column>``
+        columns), or a row of ``attention_maps`` averaged over blocks and
+        heads.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure by default.
+    cmap : str, default="magma"
+        Colour map of the heatmap.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skattn import AttentionClassifier
+    >>> from skattn.inspection import plot_image_attributions
+    >>> digits = load_digits()
+    >>> clf = AttentionClassifier(tokenizer="patch", patch_size=2, max_epochs=2,
+    ...                           random_state=0).fit(digits.images, digits.target)
+    >>> shares = clf.explain(digits.images[:1]).iloc[0]
+    >>> ax = plot_image_attributions(digits.images[0], shares)  # doctest: +SKIP
+    """
+    image = np.asarray(image, dtype=float)
+    if image.ndim == 3:
+        image = image.mean(axis=0)
+    if image.ndim != 2:
+        raise ValueError(f"image must have shape (H, W) or (C, H, W); got {image.shape}.")
+    heat = np.asarray(attributions, dtype=float)
+    if heat.size != image.size:
+        raise ValueError(
+            f"{heat.size} attributions for an image of {image.shape[0]}x{image.shape[1]} pixels."
+        )
+    if ax is None:
+        _, ax = _pyplot().subplots(figsize=(3, 3))
+    ax.imshow(heat.reshape(image.shape), cmap=cmap)
+    # The outline at half the image's range: where the strokes are.
+    level = (image.min() + image.max()) / 2
+    if image.max() > image.min():
+        ax.contour(image, levels=[level], colors="cyan", linewidths=1.5)
+    ax.set_axis_off()
+    return ax
+
+
 def _as_series(importances, names):
     if isinstance(importances, pd.Series):
         return importances.astype(float)

@@ -142,3 +142,20 @@ def test_an_image_model_survives_joblib(tmp_path):
     joblib.dump(clf, tmp_path / "model.joblib")
     loaded = joblib.load(tmp_path / "model.joblib")
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_image_attributions_plot_as_a_heatmap_over_the_image():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from skattn.inspection import plot_image_attributions
+
+    X, y = bright_corner_images(n=20, channels=3)
+    clf = AttentionClassifier(**SMALL, tokenizer="patch").fit(X, y)
+    shares = clf.explain(X[:1]).iloc[0]
+    ax = plot_image_attributions(X[0], shares)
+    heat = ax.images[0].get_array()
+    assert heat.shape == (8, 8)
+    np.testing.assert_allclose(heat, shares.to_numpy().reshape(8, 8))
+    with pytest.raises(ValueError, match="64 attributions for an image of 4x4 pixels"):
+        plot_image_attributions(X[0, 0, :4, :4], shares)
+    matplotlib.pyplot.close("all")
