@@ -82,7 +82,12 @@ def select_rows(inputs, target, rows):
     )
 
 
-def inference_batches(inputs, device, size=1024):
+# Rows per forward pass at predict time: large enough to amortise per-call
+# overhead, small enough to keep memory bounded whatever the number of rows.
+INFERENCE_BATCH_SIZE = 4096
+
+
+def inference_batches(inputs, device, size=INFERENCE_BATCH_SIZE):
     """Yield ``{"x_num", "x_cat"}`` tensors of consecutive rows, on ``device``."""
     for start in range(0, len(inputs["x_num"]), size):
         yield {
@@ -314,7 +319,25 @@ class BaseAttentionEstimator(BaseEstimator):
         """The network's output for X, as float64 of shape (n_samples, d_out)."""
         check_is_fitted(self)
         X = check_X(self, X, reset=False)
-        inputs = {
-            key: torch.from_numpy(value) for key, value in self.encoder_.transform(X).items()
-        }
-        return self.net_.forward(inputs).numpy().astype(np.float64)
+        return self._network_outputs(self.encoder_.transform(X))
+
+    def _network_outputs(self, inputs) -> np.ndarray:
+        """The network's output for encoded rows, float64 (n_rows, d_out).
+
+        Large batches in eval mode under ``torch.inference_mode``, without
+        skorch's per-batch dataset machinery.
+        """
+        module = self.net_.module_
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.inference_mode():
+                outputs = [
+                    module(batch["x_num"], batch["x_cat"]).cpu()
+                    for batch in inference_batches(inputs, self.device_)
+                ]
+        finally:
+            module.train(was_training)
+        if not outputs:
+            return np.empty((0, module.head[-1].out_features))
+        return torch.cat(outputs).numpy().astype(np.float64)

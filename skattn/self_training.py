@@ -20,15 +20,22 @@ from .training import SemiSupervisedNet
 RAMPUP_ROUNDS = 3
 # Neighbours per row in label spreading's graph (scikit-learn's default).
 N_NEIGHBORS = 7
+# Most rows in one label-spreading graph (its neighbour search is quadratic);
+# above every public benchmark set, so those spread over one graph.
+SPREADING_BLOCK_ROWS = 10_000
 
 
-def spread_labels(inputs, target, n_classes):
+def spread_labels(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROWS, seed=0):
     """Class distributions from label spreading over a k-NN graph of the inputs.
 
     The graph joins each row to its nearest neighbours in the encoded input
     space (standardised numeric values, missing ones at the mean, and
     one-hot categories), as scikit-learn's ``LabelSpreading(kernel="knn")``
     on preprocessed data; the given labels (``target >= 0``) spread along it.
+    The exact neighbour search costs time in the square of the rows, so
+    more than ``block_rows`` rows are dealt into random blocks of at most
+    that many (labeled and unlabeled rows spread evenly over them), each
+    with a graph of its own: linear time in the rows.
 
     Parameters
     ----------
@@ -37,11 +44,17 @@ def spread_labels(inputs, target, n_classes):
     target : Tensor of shape (n_rows,)
         Class indices, -1 for rows without a label.
     n_classes : int
+    block_rows : int, default=SPREADING_BLOCK_ROWS
+        Most rows in one graph.
+    seed : int, default=0
+        Seeds the blocks.
 
     Returns
     -------
     ndarray of shape (n_rows, n_classes)
-        Each row sums to one (zeros columns for classes with no label here).
+        Each row sums to one, or is all zeros where no label reaches it (a
+        part of the graph, or a block, without labels); zero columns for
+        classes with no label in the block.
 
     Examples
     --------
@@ -56,13 +69,27 @@ def spread_labels(inputs, target, n_classes):
     one_hot = [x_cat[:, [j]] == np.unique(x_cat[:, j]) for j in range(x_cat.shape[1])]
     points = np.hstack([x_num, *one_hot]).astype(np.float64)
     target = target.numpy()
-    spreading = LabelSpreading(kernel="knn", n_neighbors=min(N_NEIGHBORS, len(target) - 1))
-    with warnings.catch_warnings():
-        # Not converging within max_iter still leaves usable distributions.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        spreading.fit(points, target)
     distributions = np.zeros((len(target), n_classes))
-    distributions[:, spreading.classes_] = spreading.label_distributions_
+    n_blocks = -(-len(target) // block_rows)
+    rng = np.random.RandomState(seed)
+    labeled, unlabeled = np.flatnonzero(target >= 0), np.flatnonzero(target < 0)
+    blocks = [
+        np.sort(np.concatenate(parts))
+        for parts in zip(
+            np.array_split(rng.permutation(labeled), n_blocks),
+            np.array_split(rng.permutation(unlabeled), n_blocks),
+            strict=True,
+        )
+    ]
+    for block in blocks:
+        if not np.any(target[block] >= 0):
+            continue
+        spreading = LabelSpreading(kernel="knn", n_neighbors=min(N_NEIGHBORS, len(block) - 1))
+        with warnings.catch_warnings():
+            # Not converging within max_iter still leaves usable distributions.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            spreading.fit(points[block], target[block])
+        distributions[block[:, None], spreading.classes_] = spreading.label_distributions_
     return distributions
 
 
@@ -335,7 +362,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 ),
             )
             self.net_.fit(train_inputs, train_target)
-            self._self_train(train_inputs, train_target, train_rows, sample_weight)
+            self._self_train(train_inputs, train_target, train_rows, sample_weight, seed)
         self._set_feature_importances(inputs)
         return self
 
@@ -355,7 +382,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 stacklevel=3,
             )
 
-    def _self_train(self, train_inputs, train_target, train_rows, sample_weight):
+    def _self_train(self, train_inputs, train_target, train_rows, sample_weight, seed):
         """Pseudo-label the pool round after round, continuing training each time.
 
         ``labeled_iter_`` is the state: -1 rows form the pool, rows > 0 carry
@@ -366,8 +393,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self.termination_condition_ = None
         pool = np.flatnonzero(self.labeled_iter_ == -1)
         spread = None
-        if self.propagation_weight > 0 and len(pool):
-            spread = spread_labels(train_inputs, train_target, n_classes)
+        if self.propagation_weight > 0 and len(pool) and self.max_iter != 0:
+            spread = spread_labels(train_inputs, train_target, n_classes, seed=seed)
         # Round 1 runs even on an empty pool, so n_iter_ counts it (see Notes).
         while (len(pool) or self.n_iter_ == 0) and (
             self.max_iter is None or self.n_iter_ < self.max_iter
@@ -428,7 +455,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         if len(positions) == 0:
             return np.empty((0, len(self.classes_)))
         rows = {key: inputs[key][positions] for key in ("x_num", "x_cat")}
-        return softmax(self.net_.forward(rows).numpy().astype(np.float64))
+        return softmax(self._network_outputs(rows))
 
     def _class_thresholds(self, confidence, prediction, pseudo_counts):
         """Per-class confidence thresholds (FlexMatch's curriculum when adaptive).

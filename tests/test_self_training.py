@@ -218,3 +218,23 @@ def test_grid_search_over_a_pipeline_with_unlabeled_rows(few_labels):
     ).fit(X, y_partial)
     assert search.best_params_["attentionselftrainingclassifier__threshold"] in (0.8, 0.95)
     assert 0.0 <= search.best_score_ <= 1.0
+
+
+def test_label_spreading_in_blocks_keeps_the_classes_apart():
+    import torch
+
+    from skattn.self_training import spread_labels
+
+    rng = np.random.RandomState(0)
+    clusters = np.arange(3000) % 2
+    x_num = rng.normal(size=(3000, 2)) + 4 * clusters[:, None]
+    target = np.where(rng.rand(3000) < 0.05, clusters, -1)
+    inputs = {"x_num": torch.tensor(x_num), "x_cat": torch.zeros(3000, 0, dtype=torch.long)}
+    whole = spread_labels(inputs, torch.tensor(target), 2)
+    blocked = spread_labels(inputs, torch.tensor(target), 2, block_rows=400, seed=1)
+    for distributions in (whole, blocked):
+        reached = np.isclose(distributions.sum(axis=1), 1.0)  # else all zeros
+        assert np.all(reached | (distributions.sum(axis=1) == 0))
+        assert reached.mean() > 0.95
+        assert np.mean(distributions[reached].argmax(axis=1) == clusters[reached]) > 0.99
+    assert not np.allclose(whole, blocked)  # 8 graphs of 375 rows, not one
