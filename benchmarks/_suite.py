@@ -1,11 +1,17 @@
 """The public semi-supervised suite of shared/BENCHMARKS.md: data and splits."""
 
+import resource
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.impute import SimpleImputer
 from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 SKLEARN = {"breast_cancer": load_breast_cancer, "digits": load_digits}
 KEEL = ["crx", "phoneme", "satimage", "spambase", "vehicle"]
@@ -58,3 +64,31 @@ def splits(y, fraction, n_repeats=3):
             keep[rng.choice(members, size=min(n_keep, len(members)), replace=False)] = True
         y_partial = np.where(keep, y_train, -1)
         yield repeat, train, test, y_partial
+
+
+def encoder(X):
+    """The anchors' preprocessing: standardised numerics, one-hot categoricals."""
+    numeric = [c for c in X.columns if X[c].dtype.kind in "biuf"]
+    categorical = [c for c in X.columns if c not in numeric]
+    return make_column_transformer(
+        (make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+        (OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+    )
+
+
+def rss_mib():
+    """Current resident memory of this process in MiB (the peak so far off Linux)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_mib()
+
+
+def peak_mib():
+    """Peak resident memory of this process in MiB (``ru_maxrss``)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / (1024 if sys.platform == "darwin" else 1)

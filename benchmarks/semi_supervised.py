@@ -23,28 +23,15 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
-from _suite import DATASETS, load, splits
-from sklearn.compose import make_column_transformer
+from _suite import DATASETS, encoder, load, splits
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 
 from skattn import AttentionClassifier, AttentionSelfTrainingClassifier, FineTuneClassifier
 
 LABELED_ONLY_ANCHORS = ["HGB labels", "LogReg labels", "MLP labels"]
-
-
-def encoder(X):
-    numeric = [c for c in X.columns if X[c].dtype.kind in "biuf"]
-    categorical = [c for c in X.columns if c not in numeric]
-    return make_column_transformer(
-        (make_pipeline(SimpleImputer(), StandardScaler()), numeric),
-        (OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
-    )
 
 
 def _labeled(estimator):
