@@ -124,9 +124,8 @@ class ArrayEncoder:
                     f"{self.patch_size}x{self.patch_size}: choose a patch_size that "
                     "divides both sides, or pad the images."
                 )
-        values = self._channels_last(X).reshape(
-            len(X), -1, X.shape[1 if self.kind == "patch" else -1]
-        )
+        channels_last = self._channels_last(X)
+        values = channels_last.reshape(len(X), -1, channels_last.shape[-1])
         weight = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight)
         weight = np.broadcast_to(weight[:, None, None], values.shape)
         present = ~np.isnan(values)
