@@ -321,23 +321,26 @@ class BaseAttentionEstimator(BaseEstimator):
         X = check_X(self, X, reset=False)
         return self._network_outputs(self.encoder_.transform(X))
 
-    def _network_outputs(self, inputs) -> np.ndarray:
+    def _network_outputs(self, inputs, *, embed=False) -> np.ndarray:
         """The network's output for encoded rows, float64 (n_rows, d_out).
 
+        With ``embed``, the CLS embeddings (n_rows, d_token) the head reads.
         Large batches in eval mode under ``torch.inference_mode``, without
         skorch's per-batch dataset machinery.
         """
         module = self.net_.module_
+        apply = module.embed if embed else module
         was_training = module.training
         module.eval()
         try:
             with torch.inference_mode():
                 outputs = [
-                    module(batch["x_num"], batch["x_cat"]).cpu()
+                    apply(batch["x_num"], batch["x_cat"]).cpu()
                     for batch in inference_batches(inputs, self.device_)
                 ]
         finally:
             module.train(was_training)
         if not outputs:
-            return np.empty((0, module.head[-1].out_features))
+            last = module.head[-1]
+            return np.empty((0, last.in_features if embed else last.out_features))
         return torch.cat(outputs).numpy().astype(np.float64)

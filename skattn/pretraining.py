@@ -8,7 +8,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAttentionEstimator, inference_batches, seeded, select_rows
+from ._base import BaseAttentionEstimator, seeded, select_rows
 from ._data import check_X
 from ._docstring import shared_docs_with
 from .training import PretrainingNet
@@ -198,10 +198,4 @@ class MaskedAttentionPretrainer(
         """
         check_is_fitted(self)
         X = check_X(self, X, reset=False)
-        module = self.net_.module_.eval()
-        with torch.inference_mode():
-            chunks = [
-                module.embed(batch["x_num"], batch["x_cat"]).cpu()
-                for batch in inference_batches(self.encoder_.transform(X), self.device_)
-            ]
-        return torch.cat(chunks).numpy().astype(np.float64)
+        return self._network_outputs(self.encoder_.transform(X), embed=True)
