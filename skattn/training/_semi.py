@@ -157,11 +157,15 @@ class SemiSupervisedNet(TabularNet):
             )
             loss = loss + self.reconstruction_weight * reconstruction
         if self.consistency_weight > 0:
+            # The weak view's prediction is a target, so it is made without
+            # dropout (as at predict time) and without a graph.
+            model.eval()
             with torch.no_grad():
                 weak_num = x_num + WEAK_NOISE * torch.randn_like(x_num)
                 proba = torch.softmax(model(weak_num, x_cat), dim=1)
-                confidence, target = proba.max(dim=1)
-                confident = confidence > self.class_thresholds.to(self.device)[target]
+            model.train()
+            confidence, target = proba.max(dim=1)
+            confident = confidence > self.class_thresholds.to(self.device)[target]
             consistency = F.cross_entropy(model.head(model.pool(tokens)), target, reduction="none")
             loss = loss + self.consistency_weight * (consistency * confident).mean()
         return loss
