@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_consistent_leng
 from ._arrays import resolve_tokenizer
 from ._data import check_X, make_encoder
 from .nn import ATTENTION_KINDS, TOKENIZER_KINDS
-from .training import make_net
+from .training import ProgressBar, make_net
 
 
 def resolve_device(device: str) -> str:
@@ -259,6 +259,12 @@ class BaseAttentionEstimator(BaseEstimator):
         """The skorch net; ``net`` holds ``net_class``, ``net_params``, ``encoder_lr``."""
         module_params = self._module_params(d_out)
         module_params["reconstruction"] = reconstruction
+        net.setdefault("extra_callbacks", [])
+        if self.verbose == 1:
+            net["extra_callbacks"] = [
+                *net["extra_callbacks"],
+                ("progress", ProgressBar(type(self).__name__)),
+            ]
         return make_net(
             module_params=module_params,
             criterion=self._criterion,
@@ -269,10 +275,17 @@ class BaseAttentionEstimator(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             valid_data=valid,
             device=self.device_,
-            verbose=self.verbose,
+            # 1 draws a bar in a terminal; from 2 on, skorch logs a line per epoch.
+            verbose=int(self.verbose >= 2),
             random_state=seed,
             **net,
         )
+
+    def _progress(self, description, epochs):
+        """Label the next training phase on the progress bar (``verbose=1``)."""
+        callbacks = dict(self.net_.callbacks_)
+        if "progress" in callbacks:
+            callbacks["progress"].next_phase(description, epochs)
 
     def _module_params(self, d_out) -> dict:
         return dict(

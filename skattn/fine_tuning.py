@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
 
 from ._base import BaseAttentionEstimator
 from ._data import make_encoder
-from ._docstring import shared_docs_with
+from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
 from .nn import FTTransformer, PretrainedEncoderModel
 from .pretraining import MaskedAttentionPretrainer
 from .self_training import AttentionSelfTrainingClassifier
@@ -203,6 +203,7 @@ def _external_model(module, sample):
 
 
 @shared_docs_with(
+    **SELF_TRAINING_DEFAULTS,
     max_epochs=30,
     max_epochs_doc="Fine-tuning epochs before the first round of pseudo-labels (see\n"
     "        :class:`AttentionSelfTrainingClassifier`).",
@@ -277,7 +278,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         encoder_lr=None,
         d_token=32,
         n_blocks=2,
-        n_heads=4,
+        n_heads=2,
         d_ffn_factor=4 / 3,
         attention_dropout=0.0,
         ffn_dropout=0.1,
@@ -300,7 +301,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         criterion="threshold",
         k_best=10,
         max_iter=10,
-        epochs_per_round=2,
+        epochs_per_round=1,
         unlabeled_weight=1.0,
         adaptive_threshold=True,
         consistency_weight=1.0,

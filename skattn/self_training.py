@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, column_or_1d
 
 from ._base import labeled_mask, seeded, select_rows, softmax
-from ._docstring import shared_docs_with
+from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
 from .supervised import AttentionClassifier
 from .training import SemiSupervisedNet
 
@@ -94,6 +94,7 @@ def spread_labels(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROWS,
 
 
 @shared_docs_with(
+    **SELF_TRAINING_DEFAULTS,
     max_epochs=30,
     max_epochs_doc="Epochs before the first round of pseudo-labels; an epoch is one pass\n"
     "        over all rows, labeled or not, each step with a batch of labeled rows.",
@@ -234,7 +235,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         *,
         d_token=32,
         n_blocks=2,
-        n_heads=4,
+        n_heads=2,
         d_ffn_factor=4 / 3,
         attention_dropout=0.0,
         ffn_dropout=0.1,
@@ -257,7 +258,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         criterion="threshold",
         k_best=10,
         max_iter=10,
-        epochs_per_round=2,
+        epochs_per_round=1,
         unlabeled_weight=1.0,
         adaptive_threshold=True,
         consistency_weight=1.0,
@@ -433,11 +434,19 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 torch.as_tensor(sample_weight[pseudo_rows] * weight, dtype=torch.float32)
             )
             pool = np.flatnonzero(self.labeled_iter_ == -1)
+            self._report_round(len(selected), len(pool))
             self.net_.partial_fit(train_inputs, train_target, epochs=self.epochs_per_round)
         if self.n_iter_ == self.max_iter:
             self.termination_condition_ = "max_iter"
         if len(pool) == 0:
             self.termination_condition_ = "all_labeled"
+
+    def _report_round(self, n_new, n_pool):
+        """Show the round on the progress bar (``verbose=1``) or log it (``verbose>=2``)."""
+        message = f"round {self.n_iter_}: +{n_new} pseudo-labels, {n_pool} rows unlabeled"
+        if self.verbose >= 2:
+            print(message, flush=True)
+        self._progress(message, self.epochs_per_round)
 
     def _round_report(self, confidence, prediction, thresholds):
         """One entry of ``pseudo_label_history_``: this round's new pseudo-labels."""

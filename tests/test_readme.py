@@ -1,8 +1,9 @@
 """The README's commands are the ones CI and users run; keep them in step."""
 
 import re
-import runpy
 from pathlib import Path
+
+from skattn._cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,6 +19,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_quickstart_runs_and_prints_scores(capsys):
-    runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
+    assert "python -m skattn demo" in _bash_blocks((ROOT / "README.md").read_text())[0]
+    assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"AttentionClassifier test accuracy: 0\.9\d\d", out)

@@ -4,12 +4,14 @@ from ._build import make_net
 from ._freeze import EncoderFreezing, unfreeze_every
 from ._net import TabularNet, TensorBatches
 from ._pretrain import PretrainingNet
+from ._progress import ProgressBar
 from ._semi import LabeledUnlabeledBatches, SemiSupervisedNet
 
 __all__ = [
     "EncoderFreezing",
     "LabeledUnlabeledBatches",
     "PretrainingNet",
+    "ProgressBar",
     "SemiSupervisedNet",
     "TabularNet",
     "TensorBatches",

@@ -1,0 +1,5 @@
+"""``python -m skattn``: see ``python -m skattn --help``."""
+
+from ._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,242 @@
+"""The command line: ``python -m skattn fit | predict | demo``."""
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from . import (
+    AttentionClassifier,
+    AttentionRegressor,
+    AttentionSelfTrainingClassifier,
+    FineTuneClassifier,
+    __version__,
+)
+
+ESTIMATORS = {
+    "classifier": AttentionClassifier,
+    "self-training": AttentionSelfTrainingClassifier,
+    "fine-tune": FineTuneClassifier,
+    "regressor": AttentionRegressor,
+}
+
+DESCRIPTION = """\
+Attention networks for tables with a few labels and many unlabeled rows.
+
+  python -m skattn fit data.csv --target label --out model.joblib
+  python -m skattn predict model.joblib new.csv --out predictions.csv
+  python -m skattn demo
+
+In the target column, an empty cell or -1 marks an unlabeled row."""
+
+
+class UsageError(Exception):
+    """A mistake in the command or its files, reported in one line."""
+
+
+def read_csv(path):
+    """The rows of a CSV file, or a one-line error."""
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path} is not a readable CSV file: {error}") from None
+
+
+def split_target(data, target, path, *, regression):
+    """X and y from a table; empty cells and -1 in the target mark unlabeled rows.
+
+    Classification labels unlabeled rows -1 (scikit-learn's convention),
+    regression gives them NaN and leaves them out.
+    """
+    if target not in data.columns:
+        raise UsageError(
+            f"column {target!r} is not in {path}; its columns are: {', '.join(map(str, data))}"
+        )
+    column = data[target]
+    unlabeled = column.isna().to_numpy() | column.isin([-1, "-1"]).to_numpy()
+    X = data.drop(columns=target)
+    if regression:
+        y = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        if np.isnan(y[~unlabeled]).any():
+            raise UsageError(f"column {target!r} holds text; a regressor needs numbers")
+        return X[~unlabeled], y[~unlabeled], unlabeled
+    labels = column[~unlabeled]
+    if pd.api.types.is_numeric_dtype(labels) and (labels == labels.round()).all():
+        y = np.full(len(column), -1, dtype=np.int64)
+        y[~unlabeled] = labels.astype(np.int64)
+    else:
+        y = np.full(len(column), -1, dtype=object)
+        y[~unlabeled] = labels.to_numpy(dtype=object)
+    return X, y, unlabeled
+
+
+def parse_params(items):
+    """``NAME=VALUE`` pairs as keyword arguments (values read as Python literals)."""
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--param {item!r}: write NAME=VALUE, e.g. --param max_epochs=50")
+        try:
+            params[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[name] = value  # a bare word such as gradual
+    return params
+
+
+def fit(args):
+    data = read_csv(args.data)
+    regression = args.estimator == "regressor"
+    X, y, unlabeled = split_target(data, args.target, args.data, regression=regression)
+    name = args.estimator
+    if name == "auto":
+        name = "self-training" if unlabeled.any() else "classifier"
+    if name == "classifier" and unlabeled.any():
+        X, y = X[~unlabeled], y[~unlabeled]
+    estimator = ESTIMATORS[name]()
+    params = parse_params(args.param)
+    unknown = sorted(set(params) - set(estimator.get_params()))
+    if unknown:
+        raise UsageError(
+            f"{type(estimator).__name__} has no parameter {', '.join(unknown)}; "
+            f"see python -m skattn fit --help"
+        )
+    estimator.set_params(random_state=args.random_state, verbose=args.verbose, **params)
+    estimator.fit(X, y)
+    joblib.dump(estimator, args.out)
+    n_unlabeled = int(unlabeled.sum())
+    print(
+        f"Fitted {type(estimator).__name__} on {len(data)} rows ({len(data) - n_unlabeled} "
+        f"labeled, {n_unlabeled} unlabeled) and {X.shape[1]} columns; saved to {args.out}"
+    )
+
+
+def load_model(path):
+    if not Path(path).is_file():
+        raise UsageError(f"{path}: no such file")
+    try:
+        model = joblib.load(path)
+    except Exception as error:  # joblib raises many kinds on a foreign file
+        raise UsageError(f"{path} is not a model file saved by skattn ({error})") from None
+    if not hasattr(model, "predict") or not hasattr(model, "n_features_in_"):
+        raise UsageError(f"{path} does not hold a fitted skattn model")
+    return model
+
+
+def predict(args):
+    model = load_model(args.model)
+    data = read_csv(args.data)
+    columns = getattr(model, "feature_names_in_", None)
+    if columns is not None:
+        missing = [str(c) for c in columns if c not in data.columns]
+        if missing:
+            raise UsageError(f"{args.data} lacks the model's columns: {', '.join(missing)}")
+        data = data[list(columns)]
+    result = pd.DataFrame({"prediction": model.predict(data)})
+    if args.proba:
+        if not hasattr(model, "predict_proba"):
+            raise UsageError("--proba needs a classifier")
+        proba = model.predict_proba(data)
+        for j, label in enumerate(model.classes_):
+            result[f"proba_{label}"] = proba[:, j]
+    result.to_csv(args.out or sys.stdout, index=False)
+
+
+def demo(args):
+    """The README's quickstart: an attention network on breast cancer, next to boosting."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
+    clf = AttentionClassifier(random_state=0, verbose=args.verbose).fit(X_train, y_train)
+    baseline = HistGradientBoostingClassifier(random_state=0).fit(X_train, y_train)
+    print(
+        f"AttentionClassifier test accuracy: {clf.score(X_test, y_test):.3f} "
+        f"({clf.n_iter_} epochs on {clf.device_})"
+    )
+    print(f"HistGradientBoosting test accuracy: {baseline.score(X_test, y_test):.3f}")
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m skattn",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"skattn {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    fit_parser = commands.add_parser(
+        "fit",
+        help="train on a CSV file and save the model",
+        description="Train on a CSV file and save the fitted model with joblib. Rows whose "
+        "target cell is empty or -1 are unlabeled: with any of them, the default estimator "
+        "learns from them too (self-training).",
+    )
+    fit_parser.add_argument("data", help="CSV file with a header row")
+    fit_parser.add_argument("--target", required=True, help="name of the label column")
+    fit_parser.add_argument("--out", default="model.joblib", help="where to save the model")
+    fit_parser.add_argument(
+        "--estimator",
+        choices=["auto", *ESTIMATORS],
+        default="auto",
+        help="auto: self-training when some rows are unlabeled, else classifier; "
+        "classifier and regressor learn from labeled rows only",
+    )
+    fit_parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a hyperparameter of the estimator, e.g. --param max_epochs=50 (repeatable)",
+    )
+    fit_parser.add_argument("--random-state", type=int, default=0)
+    fit_parser.add_argument(
+        "-v", "--verbose", type=int, default=1, help="0 silent, 1 progress bar, 2 log lines"
+    )
+    fit_parser.set_defaults(run=fit)
+
+    predict_parser = commands.add_parser(
+        "predict",
+        help="predict the rows of a CSV file with a saved model",
+        description="Predict with a model saved by 'fit' and write CSV (to standard output "
+        "unless --out). A model file is a pickle: load only files you trust.",
+    )
+    predict_parser.add_argument("model", help="file written by python -m skattn fit")
+    predict_parser.add_argument("data", help="CSV file with the model's columns")
+    predict_parser.add_argument("--out", help="CSV file to write (default: standard output)")
+    predict_parser.add_argument(
+        "--proba", action="store_true", help="add a probability column per class"
+    )
+    predict_parser.set_defaults(run=predict)
+
+    demo_parser = commands.add_parser(
+        "demo", help="the README quickstart on a bundled dataset", description=demo.__doc__
+    )
+    demo_parser.add_argument("-v", "--verbose", type=int, default=0)
+    demo_parser.set_defaults(run=demo)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except UsageError as error:
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as error:
+        # The estimators' own messages on bad data are written for users.
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,116 @@
+"""The command line: fit a CSV with unlabeled cells, predict another, clear errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+
+from skattn import AttentionClassifier, AttentionSelfTrainingClassifier
+from skattn._cli import main
+
+FAST = ["--param", "max_epochs=3", "--param", "max_iter=1", "--verbose", "0"]
+
+
+@pytest.fixture
+def table(tmp_path):
+    X, y = make_classification(
+        n_samples=120, n_features=4, n_informative=3, n_redundant=0, random_state=0
+    )
+    data = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    data["colour"] = np.where(X[:, 0] > 0, "red", "blue")
+    label = np.where(y == 1, "yes", "no").astype(object)
+    label[20:80] = None  # empty cells: unlabeled
+    label[80:100] = -1  # -1 cells: unlabeled too
+    data["label"] = pd.Series(label, dtype=object)
+    path = tmp_path / "data.csv"
+    data.to_csv(path, index=False)
+    return path, data
+
+
+def test_fit_treats_empty_and_minus_one_cells_as_unlabeled(table, tmp_path, capsys):
+    path, _ = table
+    out = tmp_path / "model.joblib"
+    assert main(["fit", str(path), "--target", "label", "--out", str(out), *FAST]) == 0
+    assert "40 labeled, 80 unlabeled" in capsys.readouterr().out
+    import joblib
+
+    model = joblib.load(out)
+    assert isinstance(model, AttentionSelfTrainingClassifier)
+    assert set(model.classes_) == {"no", "yes"}
+    assert list(model.feature_names_in_) == ["a", "b", "c", "d", "colour"]
+    assert (model.labeled_iter_[20:100] != 0).all()
+
+
+def test_predict_writes_labels_and_probabilities(table, tmp_path, capsys):
+    path, data = table
+    out = tmp_path / "model.joblib"
+    main(["fit", str(path), "--target", "label", "--out", str(out), *FAST])
+    new = tmp_path / "new.csv"
+    data.drop(columns="label").iloc[::-1].to_csv(new, index=False)  # any column order
+    predictions = tmp_path / "predictions.csv"
+    assert main(["predict", str(out), str(new), "--proba", "--out", str(predictions)]) == 0
+    result = pd.read_csv(predictions)
+    assert list(result.columns) == ["prediction", "proba_no", "proba_yes"]
+    assert len(result) == len(data)
+    assert set(result["prediction"]) <= {"no", "yes"}
+    np.testing.assert_allclose(result[["proba_no", "proba_yes"]].sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_classifier_learns_from_labeled_rows_only(table, tmp_path):
+    path, _ = table
+    out = tmp_path / "model.joblib"
+    args = ["fit", str(path), "--target", "label", "--out", str(out), "--estimator", "classifier"]
+    assert main([*args, "--param", "max_epochs=2", "--verbose", "0"]) == 0
+    import joblib
+
+    assert isinstance(joblib.load(out), AttentionClassifier)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "{data}", "--target", "labl"], "column 'labl' is not in"),
+        (["fit", "{missing}", "--target", "label"], "no such file"),
+        (["fit", "{data}", "--target", "label", "--param", "max_epochs"], "write NAME=VALUE"),
+        (["fit", "{data}", "--target", "label", "--param", "epochz=3"], "has no parameter epochz"),
+        (["predict", "{data}", "{data}"], "is not a model file saved by skattn"),
+        (["predict", "{missing}", "{data}"], "no such file"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(table, tmp_path, capsys, argv, message):
+    path, _ = table
+    argv = [a.format(data=path, missing=tmp_path / "nope.csv") for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_predict_names_the_missing_columns(table, tmp_path, capsys):
+    path, data = table
+    out = tmp_path / "model.joblib"
+    main(["fit", str(path), "--target", "label", "--out", str(out), *FAST])
+    new = tmp_path / "new.csv"
+    data.drop(columns=["label", "colour"]).to_csv(new, index=False)
+    assert main(["predict", str(out), str(new)]) == 2
+    assert "lacks the model's columns: colour" in capsys.readouterr().err
+
+
+def test_a_binary_file_is_not_a_csv(tmp_path, capsys):
+    path = tmp_path / "data.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    assert main(["fit", str(path), "--target", "label"]) == 2
+    assert "is not a readable CSV file" in capsys.readouterr().err
+
+
+def test_module_entry_point_has_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "skattn", "fit", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert "--target" in result.stdout
+    assert "unlabeled" in result.stdout
