@@ -65,6 +65,7 @@ for name, values in scores.items():
     ax.plot(N_LABELS, values, marker="o", label=name)
 ax.set(xscale="log", xlabel="labeled training images (of 1347)", ylabel="test accuracy")
 ax.set_xticks(N_LABELS, [str(n) for n in N_LABELS])
+ax.minorticks_off()
 ax.legend(fontsize=8)
 ax.set_title("Digits: accuracy against the number of labels")
 plt.show()
