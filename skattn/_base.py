@@ -259,12 +259,9 @@ class BaseAttentionEstimator(BaseEstimator):
         """The skorch net; ``net`` holds ``net_class``, ``net_params``, ``encoder_lr``."""
         module_params = self._module_params(d_out)
         module_params["reconstruction"] = reconstruction
-        net.setdefault("extra_callbacks", [])
         if self.verbose == 1:
-            net["extra_callbacks"] = [
-                *net["extra_callbacks"],
-                ("progress", ProgressBar(type(self).__name__)),
-            ]
+            progress = ("progress", ProgressBar(type(self).__name__))
+            net["extra_callbacks"] = [*net.get("extra_callbacks", ()), progress]
         return make_net(
             module_params=module_params,
             criterion=self._criterion,

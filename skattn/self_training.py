@@ -434,14 +434,14 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 torch.as_tensor(sample_weight[pseudo_rows] * weight, dtype=torch.float32)
             )
             pool = np.flatnonzero(self.labeled_iter_ == -1)
-            self._report_round(len(selected), len(pool))
+            self._announce_round(len(selected), len(pool))
             self.net_.partial_fit(train_inputs, train_target, epochs=self.epochs_per_round)
         if self.n_iter_ == self.max_iter:
             self.termination_condition_ = "max_iter"
         if len(pool) == 0:
             self.termination_condition_ = "all_labeled"
 
-    def _report_round(self, n_new, n_pool):
+    def _announce_round(self, n_new, n_pool):
         """Show the round on the progress bar (``verbose=1``) or log it (``verbose>=2``)."""
         message = f"round {self.n_iter_}: +{n_new} pseudo-labels, {n_pool} rows unlabeled"
         if self.verbose >= 2:
