@@ -88,12 +88,19 @@ INFERENCE_BATCH_SIZE = 4096
 
 
 def inference_batches(inputs, device, size=INFERENCE_BATCH_SIZE):
-    """Yield ``{"x_num", "x_cat"}`` tensors of consecutive rows, on ``device``."""
+    """Yield ``{"x_num", "x_cat"}`` tensors of consecutive rows, on ``device``.
+
+    To a GPU, each batch is copied from page-locked (pinned) memory, the
+    fast path of host-to-device copies.
+    """
+    to_gpu = torch.device(device).type == "cuda"
     for start in range(0, len(inputs["x_num"]), size):
-        yield {
-            key: torch.as_tensor(inputs[key][start : start + size]).to(device)
-            for key in ("x_num", "x_cat")
+        batch = {
+            key: torch.as_tensor(inputs[key][start : start + size]) for key in ("x_num", "x_cat")
         }
+        if to_gpu:
+            batch = {key: value.pin_memory() for key, value in batch.items()}
+        yield {key: value.to(device, non_blocking=to_gpu) for key, value in batch.items()}
 
 
 @contextlib.contextmanager
@@ -127,6 +134,7 @@ class BaseAttentionEstimator(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "mixed_precision": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -152,6 +160,7 @@ class BaseAttentionEstimator(BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="auto",
+        mixed_precision=False,
         random_state=None,
         verbose=0,
     ):
@@ -173,6 +182,7 @@ class BaseAttentionEstimator(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -272,6 +282,7 @@ class BaseAttentionEstimator(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             valid_data=valid,
             device=self.device_,
+            mixed_precision=self.mixed_precision,
             # 1 draws a bar in a terminal; from 2 on, skorch logs a line per epoch.
             verbose=int(self.verbose >= 2),
             random_state=seed,
@@ -340,17 +351,22 @@ class BaseAttentionEstimator(BaseEstimator):
         """
         module = self.net_.module_
         apply = module.embed if embed else module
+        last = module.head[-1]
+        # Filled in place: small per-batch results kept alive between the
+        # batches' large temporaries fragment the heap (at 1e6 rows the
+        # process grew by 1.4 GiB while scoring a pool).
+        outputs = np.empty(
+            (len(inputs["x_num"]), last.in_features if embed else last.out_features)
+        )
         was_training = module.training
         module.eval()
         try:
-            with torch.inference_mode():
-                outputs = [
-                    apply(batch["x_num"], batch["x_cat"]).cpu()
-                    for batch in inference_batches(inputs, self.device_)
-                ]
+            with torch.inference_mode(), self.net_.autocast():
+                start = 0
+                for batch in inference_batches(inputs, self.device_):
+                    result = apply(batch["x_num"], batch["x_cat"]).float().cpu().numpy()
+                    outputs[start : start + len(result)] = result
+                    start += len(result)
         finally:
             module.train(was_training)
-        if not outputs:
-            last = module.head[-1]
-            return np.empty((0, last.in_features if embed else last.out_features))
-        return torch.cat(outputs).numpy().astype(np.float64)
+        return outputs

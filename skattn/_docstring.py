@@ -92,6 +92,12 @@ _training_parameters = """lr : float, default=1e-3
         the CPU otherwise; ``"cpu"``, ``"cuda"`` or ``"cuda:1"`` force one.
         The choice is resolved at fit into ``device_``.
 
+    mixed_precision : bool, default=False
+        Run forward passes in bfloat16 (``torch.autocast``) with float32
+        weights, losses and outputs: faster and lighter on GPUs with bf16
+        units (NVIDIA Ampere and later), usually slower on a CPU. Batches
+        travel to a GPU from pinned memory either way.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. An int makes results on the CPU repeatable bit for bit.

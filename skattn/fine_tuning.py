@@ -294,6 +294,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="auto",
+        mixed_precision=False,
         random_state=None,
         verbose=0,
         class_weight=None,
@@ -328,6 +329,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             device=device,
+            mixed_precision=mixed_precision,
             random_state=random_state,
             verbose=verbose,
             class_weight=class_weight,
@@ -429,6 +431,7 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="auto",
+        mixed_precision=False,
         random_state=None,
         verbose=0,
     ):
@@ -451,6 +454,7 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             device=device,
+            mixed_precision=mixed_precision,
             random_state=random_state,
             verbose=verbose,
         )

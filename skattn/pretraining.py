@@ -115,6 +115,7 @@ class MaskedAttentionPretrainer(
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="auto",
+        mixed_precision=False,
         random_state=None,
         verbose=0,
         corruption_probability=0.3,
@@ -139,6 +140,7 @@ class MaskedAttentionPretrainer(
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             device=device,
+            mixed_precision=mixed_precision,
             random_state=random_state,
             verbose=verbose,
         )

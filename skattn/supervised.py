@@ -99,6 +99,7 @@ class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator)
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="auto",
+        mixed_precision=False,
         random_state=None,
         verbose=0,
         class_weight=None,
@@ -122,6 +123,7 @@ class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator)
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             device=device,
+            mixed_precision=mixed_precision,
             random_state=random_state,
             verbose=verbose,
         )

@@ -28,6 +28,7 @@ def make_net(
     valid_data,
     device,
     verbose,
+    mixed_precision=False,
     random_state,
     net_class=TabularNet,
     net_params=None,
@@ -58,6 +59,8 @@ def make_net(
         ``lr``), for fine-tuning a pretrained encoder.
     extra_callbacks : sequence of skorch callbacks
         Added to early stopping (e.g. :class:`EncoderFreezing`).
+    mixed_precision : bool, default=False
+        Forward passes under bfloat16 autocast (:meth:`TabularNet.autocast`).
     module : torch.nn.Module class, default=FTTransformer
         The network (:class:`skattn.nn.PretrainedEncoderModel` for an
         external encoder).
@@ -109,6 +112,7 @@ def make_net(
         device=device,
         verbose=verbose,
         random_state=random_state,
+        mixed_precision=mixed_precision,
         **(net_params or {}),
         **{f"module__{key}": value for key, value in module_params.items()},
     )

@@ -56,12 +56,20 @@ class TabularNet(NeuralNet):
 
     The loss is the sample-weighted mean of the criterion's per-row losses;
     batches come from :class:`TensorBatches`, shuffled by a generator seeded
-    with ``random_state``.
+    with ``random_state``. With ``mixed_precision``, forward passes run
+    under bfloat16 autocast (no loss scaling needed, unlike float16).
     """
 
-    def __init__(self, *args, random_state=0, **kwargs):
+    def __init__(self, *args, random_state=0, mixed_precision=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.random_state = random_state
+        self.mixed_precision = mixed_precision
+
+    def autocast(self):
+        """bfloat16 forward passes (float32 weights) when ``mixed_precision``, else a no-op."""
+        return torch.autocast(
+            torch.device(self.device).type, dtype=torch.bfloat16, enabled=self.mixed_precision
+        )
 
     def initialize(self):
         self.generator_ = torch.Generator().manual_seed(self.random_state)
@@ -78,7 +86,9 @@ class TabularNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
-        return self.module_(x["x_num"], x["x_cat"], **fit_params)
+        with self.autocast():
+            out = self.module_(x["x_num"], x["x_cat"], **fit_params)
+        return out.float()  # losses in float32
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         losses = self.criterion_(y_pred, to_tensor(y_true, device=self.device))

@@ -58,13 +58,14 @@ class PretrainingNet(TabularNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, _ = unpack_data(batch)
-        loss = self.pretraining_loss(to_tensor(Xi, device=self.device))
+        with self.autocast():
+            loss = self.pretraining_loss(to_tensor(Xi, device=self.device))
         loss.backward()
         return {"loss": loss, "y_pred": None}
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
         Xi, _ = unpack_data(batch)
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             loss = self.pretraining_loss(to_tensor(Xi, device=self.device))
         return {"loss": loss, "y_pred": None}

@@ -135,10 +135,12 @@ class SemiSupervisedNet(TabularNet):
         labeled = y >= 0
         model = self.module_
 
-        y_pred = model(x["x_num"][labeled], x["x_cat"][labeled])
-        loss = self.get_loss(y_pred, y[labeled], X={"sample_weight": x["sample_weight"][labeled]})
-        if "stream" in x:  # batches from LabeledUnlabeledBatches
-            loss = loss + self._unlabeled_loss(x, stream=x["stream"])
+        with self.autocast():
+            y_pred = model(x["x_num"][labeled], x["x_cat"][labeled]).float()
+            weight = {"sample_weight": x["sample_weight"][labeled]}
+            loss = self.get_loss(y_pred, y[labeled], X=weight)
+            if "stream" in x:  # batches from LabeledUnlabeledBatches
+                loss = loss + self._unlabeled_loss(x, stream=x["stream"])
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
