@@ -107,7 +107,8 @@ def fit(args):
             f"{type(estimator).__name__} has no parameter {', '.join(unknown)}; "
             f"see python -m skattn fit --help"
         )
-    estimator.set_params(random_state=args.random_state, verbose=args.verbose, **params)
+    # --param wins over the options it repeats (--param random_state=3).
+    estimator.set_params(**{"random_state": args.random_state, "verbose": args.verbose, **params})
     estimator.fit(X, y)
     joblib.dump(estimator, args.out)
     n_unlabeled = int(unlabeled.sum())

@@ -59,6 +59,16 @@ def test_predict_writes_labels_and_probabilities(table, tmp_path, capsys):
     np.testing.assert_allclose(result[["proba_no", "proba_yes"]].sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_a_param_overrides_an_option_of_the_same_name(table, tmp_path):
+    path, _ = table
+    out = tmp_path / "model.joblib"
+    args = ["fit", str(path), "--target", "label", "--out", str(out), *FAST]
+    assert main([*args, "--param", "random_state=3"]) == 0
+    import joblib
+
+    assert joblib.load(out).random_state == 3
+
+
 def test_classifier_learns_from_labeled_rows_only(table, tmp_path):
     path, _ = table
     out = tmp_path / "model.joblib"
