@@ -133,13 +133,10 @@ class SemiSupervisedNet(TabularNet):
         x = to_tensor(Xi, device=self.device)
         y = to_tensor(yi, device=self.device)
         labeled = y >= 0
-        model = self.module_
-
-        with self.autocast():
-            y_pred = model(x["x_num"][labeled], x["x_cat"][labeled]).float()
-            weight = {"sample_weight": x["sample_weight"][labeled]}
-            loss = self.get_loss(y_pred, y[labeled], X=weight)
-            if "stream" in x:  # batches from LabeledUnlabeledBatches
+        y_pred = self.infer({key: x[key][labeled] for key in ("x_num", "x_cat")})
+        loss = self.get_loss(y_pred, y[labeled], X={"sample_weight": x["sample_weight"][labeled]})
+        if "stream" in x:  # batches from LabeledUnlabeledBatches
+            with self.autocast():
                 loss = loss + self._unlabeled_loss(x, stream=x["stream"])
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
