@@ -13,6 +13,8 @@ import math
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from ._scaling import weighted_mean_and_scale
+
 _EXPECTED = {
     "patch": "images of shape (n_samples, height, width) or (n_samples, channels, height, width)",
     "sequence": "sequences of shape (n_samples, n_steps, d_step), or a list of "
@@ -65,7 +67,7 @@ def check_images_or_sequences(estimator, X, *, kind: str, reset: bool) -> np.nda
     number of values per row and forgets ``feature_names_in_``.
     """
     if kind == "sequence" and _is_ragged(X):
-        X = _pad([check_array(item, ensure_all_finite="allow-nan") for item in X])
+        X = _pad([check_array(item, ensure_all_finite="allow-nan", input_name="X") for item in X])
     X = check_array(
         X,
         allow_nd=True,
@@ -125,16 +127,11 @@ class ArrayEncoder:
                     "divides both sides, or pad the images."
                 )
         channels_last = self._channels_last(X)
-        values = channels_last.reshape(len(X), -1, channels_last.shape[-1])
+        # One row per pixel (or step), one column per channel (or value of a step).
+        values = channels_last.reshape(-1, channels_last.shape[-1])
         weight = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight)
-        weight = np.broadcast_to(weight[:, None, None], values.shape)
-        present = ~np.isnan(values)
-        total = np.where(present, weight, 0.0).sum(axis=(0, 1))
-        safe_total = np.where(total > 0, total, 1.0)
-        self.mean_ = np.where(present, values * weight, 0.0).sum(axis=(0, 1)) / safe_total
-        squares = np.where(present, (values - self.mean_) ** 2 * weight, 0.0)
-        std = np.sqrt(squares.sum(axis=(0, 1)) / safe_total)
-        self.scale_ = np.where(std > 1e-12 * (1 + np.abs(self.mean_)), std, 1.0)
+        row_weight = np.repeat(weight, len(values) // len(X))
+        self.mean_, self.scale_ = weighted_mean_and_scale(values, row_weight)
         return self
 
     def transform(self, X) -> dict:

@@ -6,6 +6,7 @@ used by ``predict``; each estimator implements :meth:`_check_targets`.
 """
 
 import contextlib
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,8 +17,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted
 
+from . import __version__
 from ._arrays import resolve_tokenizer
 from ._data import check_X, make_encoder
+from .exceptions import FitInterruptedWarning, InconsistentVersionWarning
 from .nn import ATTENTION_KINDS, TOKENIZER_KINDS
 from .training import ProgressBar, make_net
 
@@ -137,6 +140,7 @@ class BaseAttentionEstimator(BaseEstimator):
         "mixed_precision": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -163,6 +167,7 @@ class BaseAttentionEstimator(BaseEstimator):
         mixed_precision=False,
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         self.d_token = d_token
         self.n_blocks = n_blocks
@@ -185,6 +190,7 @@ class BaseAttentionEstimator(BaseEstimator):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -194,11 +200,68 @@ class BaseAttentionEstimator(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
+    def __getstate__(self):
+        # A copy: on Python 3.11+ the parent returns the instance's own __dict__.
+        return {**super().__getstate__(), "_skattn_version": __version__}
+
     def __setstate__(self, state):
+        pickled_by = state.pop("_skattn_version", "unknown")
+        if pickled_by != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(type(self).__name__, pickled_by, __version__),
+                stacklevel=2,
+            )
         super().__setstate__(state)
         # skorch maps a CUDA-trained net to the CPU when CUDA is missing on load.
         if "net_" in state:
             self.device_ = str(self.net_.device)
+
+    def save(self, path):
+        """Save the fitted model to a file that :func:`skattn.load` reads back, without pickle.
+
+        The file holds the network's weights as tensors (written by
+        :func:`torch.save`), and as JSON the hyperparameters, the fitted
+        attributes (``classes_``, the column handling: vocabularies and
+        scaling) and the skattn version. :func:`skattn.load` reads it with
+        ``torch.load(weights_only=True)``: unlike ``joblib.load`` (pickle), it
+        never runs code from the file, and it checks the version and a
+        checksum.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; an existing file is replaced.
+
+        Raises
+        ------
+        NotFittedError
+            If the estimator is not fitted.
+        TypeError
+            If a hyperparameter is code rather than data (a ``torch.nn.Module``
+            as ``pretrained``, a function): only pickle stores code, so use
+            ``joblib.dump`` for such a model.
+
+        See Also
+        --------
+        skattn.load : Reads the file back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from sklearn.datasets import load_iris
+        >>> from skattn import AttentionClassifier, load
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = AttentionClassifier(d_token=8, max_epochs=2, random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     clf.save(os.path.join(folder, "iris.skattn"))
+        ...     loaded = load(os.path.join(folder, "iris.skattn"))
+        >>> loaded.classes_
+        array([0, 1, 2])
+        """
+        # Imported here: the persistence module sits above the estimators.
+        from ._persistence import save
+
+        save(self, path)
 
     def _fit(self, X, y, sample_weight):
         """Validate, then train; the template behind the supervised ``fit``."""
@@ -211,15 +274,38 @@ class BaseAttentionEstimator(BaseEstimator):
         with seeded(seed, self.device_):
             self.net_ = self._make_net(d_out, valid, seed, len(train_rows))
             self.net_.fit(*train)
-        self.n_iter_ = len(self.net_.history)
+        self.n_iter_ = self._completed_epochs()
+        self._check_interrupted()
         self._set_feature_importances(inputs)
         return self
+
+    def _warm(self) -> bool:
+        """Whether this fit starts from the fitted network (``warm_start``)."""
+        return self.warm_start and hasattr(self, "net_")
+
+    def _completed_epochs(self) -> int:
+        # An interrupted epoch has a row in skorch's history but no losses.
+        return sum("train_loss" in epoch for epoch in self.net_.history)
+
+    def _check_interrupted(self) -> bool:
+        """After a training phase: whether Ctrl-C ended it (then warn once)."""
+        if not getattr(self.net_, "interrupted_", False):
+            return False
+        warnings.warn(
+            f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) after "
+            f"{self._completed_epochs()} complete epochs; the estimator keeps the "
+            "best weights so far. Fit again with warm_start=True to continue "
+            "training from them.",
+            FitInterruptedWarning,
+            stacklevel=3,
+        )
+        return True
 
     def _set_feature_importances(self, inputs):
         """Hook run after training; :class:`ExplainMixin` sets ``feature_importances_``."""
 
     def _validate_fit_input(self, X, y, sample_weight):
-        """Check X, y's presence and length, and sample_weight (copied)."""
+        """Check X, y's presence and length, and sample_weight (a copy, max 1)."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -229,10 +315,14 @@ class BaseAttentionEstimator(BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
         )
-        return X, sample_weight
+        # Losses divide by a batch's total weight, so only ratios count; in units of
+        # the largest weight they survive float32 (where 1e300 is inf and 1e-50 is 0).
+        return X, sample_weight / sample_weight.max()
 
     def _check_fit_X(self, X):
         """Validate the training X and resolve ``tokenizer_``."""
+        if self._warm():
+            return check_X(self, X, reset=False)
         self._check_network_shape()
         tokenizer = self._resolve_tokenizer(X)
         X = check_X(self, X, reset=True, tokenizer=tokenizer)
@@ -256,7 +346,8 @@ class BaseAttentionEstimator(BaseEstimator):
         """
         self.device_ = resolve_device(self.device)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        self.encoder_ = self._fit_encoder(X, sample_weight, seed)
+        if not self._warm():
+            self.encoder_ = self._fit_encoder(X, sample_weight, seed)
         inputs = self.encoder_.transform(X)
         inputs["sample_weight"] = sample_weight.astype(np.float32)
         return inputs, seed
@@ -266,13 +357,21 @@ class BaseAttentionEstimator(BaseEstimator):
         return make_encoder(self.tokenizer_, self.patch_size).fit(X, sample_weight)
 
     def _make_net(self, d_out, valid, seed, n_train, *, reconstruction=False, **net):
-        """The skorch net; ``net`` holds ``net_class``, ``net_params``, ``encoder_lr``."""
-        module_params = self._module_params(d_out)
+        """The skorch net; ``net`` holds ``net_class``, ``net_params``, ``encoder_lr``.
+
+        With ``warm_start``, the network of the previous fit, weights included.
+        """
+        previous = self.net_ if self._warm() else None
+        if previous is None:
+            module_params = self._module_params(d_out)
+        else:
+            module_params = previous.get_params_for("module")
+            net["module"] = previous.module
         module_params["reconstruction"] = reconstruction
         if self.verbose == 1:
             progress = ("progress", ProgressBar(type(self).__name__))
             net["extra_callbacks"] = [*net.get("extra_callbacks", ()), progress]
-        return make_net(
+        new = make_net(
             module_params=module_params,
             criterion=self._criterion,
             lr=self.lr,
@@ -288,6 +387,12 @@ class BaseAttentionEstimator(BaseEstimator):
             random_state=seed,
             **net,
         )
+        if previous is not None:
+            new.initialize()
+            # A head the new objective adds (or drops) is the only difference.
+            new.module_.load_state_dict(previous.module_.state_dict(), strict=False)
+            new.warm_start = True  # fit() keeps the loaded weights
+        return new
 
     def _progress(self, description, epochs):
         """Label the next training phase on the progress bar (``verbose=1``)."""
@@ -358,15 +463,13 @@ class BaseAttentionEstimator(BaseEstimator):
         outputs = np.empty(
             (len(inputs["x_num"]), last.in_features if embed else last.out_features)
         )
-        was_training = module.training
+        # Left in eval mode, not switched back: threads predicting at once
+        # must never see each other's switch (each training step sets its own).
         module.eval()
-        try:
-            with torch.inference_mode(), self.net_.autocast():
-                start = 0
-                for batch in inference_batches(inputs, self.device_):
-                    result = apply(batch["x_num"], batch["x_cat"]).float().cpu().numpy()
-                    outputs[start : start + len(result)] = result
-                    start += len(result)
-        finally:
-            module.train(was_training)
+        with torch.inference_mode(), self.net_.autocast():
+            start = 0
+            for batch in inference_batches(inputs, self.device_):
+                result = apply(batch["x_num"], batch["x_cat"]).float().cpu().numpy()
+                outputs[start : start + len(result)] = result
+                start += len(result)
         return outputs

@@ -15,11 +15,18 @@ Nothing here modifies the caller's data.
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from pandas.api import types as pdt
 from sklearn.utils.validation import check_array, validate_data
 
 from ._arrays import ArrayEncoder, check_images_or_sequences, n_dims
+from ._scaling import weighted_mean_and_scale
 from .nn import MISSING_CODE, N_RESERVED_CODES, UNKNOWN_CODE
+
+NUMBERS_OR_DATAFRAME = (
+    "pass numbers (NaN where a value is missing), or a pandas DataFrame, whose "
+    "string, object and category columns are read as categorical features."
+)
 
 
 def _is_numeric_column(dtype) -> bool:
@@ -28,18 +35,50 @@ def _is_numeric_column(dtype) -> bool:
     )
 
 
+def check_numeric(values, *, input_name: str, advice: str) -> None:
+    """Refuse an array or list of values that are not numbers, saying what to pass.
+
+    NumPy would say only "could not convert string to float", naming neither
+    the input nor a remedy. DataFrames (their text columns are categorical)
+    and sparse matrices (refused by scikit-learn's checks) pass through.
+
+    Examples
+    --------
+    >>> check_numeric([[1.0, "a"]], input_name="X", advice="pass numbers.")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: X holds values that are not numbers (could not convert ...); pass numbers.
+    """
+    if hasattr(values, "columns") or sp.issparse(values):
+        return
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError):  # ragged lists: check_array explains those
+        return
+    if array.dtype.kind not in "OUS":
+        return
+    try:
+        array.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        # The same class: TypeError for objects such as dicts, ValueError for text.
+        raise type(error)(
+            f"{input_name} holds values that are not numbers ({error}); {advice}"
+        ) from None
+
+
 def check_X(estimator, X, *, reset: bool, tokenizer=None):
     """Validate X for ``estimator``; return a numeric array or a DataFrame.
 
     Sets (``reset=True``) or checks ``n_features_in_`` and
     ``feature_names_in_`` as scikit-learn does. Numeric input becomes a
-    float array with NaN allowed and inf refused; a DataFrame with
-    categorical columns is returned as is, after the same checks. Images and
-    sequences (``tokenizer`` "patch" or "sequence"; at predict, the fitted
+    float array with NaN allowed, inf and text refused; a DataFrame with
+    categorical columns is returned as is, after the same checks (unique
+    column names, no complex or date columns). Images and sequences
+    (``tokenizer`` "patch" or "sequence"; at predict, the fitted
     ``tokenizer_``) go to :func:`check_images_or_sequences`.
     """
     if tokenizer is None:
         tokenizer = getattr(estimator, "tokenizer_", "feature")
+    check_numeric(X, input_name="X", advice=NUMBERS_OR_DATAFRAME)
     if tokenizer != "feature":
         return check_images_or_sequences(estimator, X, kind=tokenizer, reset=reset)
     if n_dims(X) > 2:
@@ -49,6 +88,11 @@ def check_X(estimator, X, *, reset: bool, tokenizer=None):
             "tokenizer='sequence' for sequences."
         )
     if hasattr(X, "iloc") and hasattr(X, "dtypes") and X.ndim == 2:
+        duplicated = X.columns[X.columns.duplicated()].unique().tolist()
+        if duplicated:
+            raise ValueError(
+                f"X has duplicate column names {duplicated}; give every column a unique name."
+            )
         dtypes = list(X.dtypes)
         for name, dtype in zip(X.columns, dtypes, strict=True):
             if pdt.is_datetime64_any_dtype(dtype) or pdt.is_timedelta64_dtype(dtype):
@@ -56,6 +100,8 @@ def check_X(estimator, X, *, reset: bool, tokenizer=None):
                     f"Column {name!r} has dtype {dtype}; convert date and time "
                     "columns to numbers (e.g. seconds or day of week) first."
                 )
+            if pdt.is_complex_dtype(dtype):
+                raise ValueError(f"Complex data not supported: column {name!r} has dtype {dtype}.")
         if not all(_is_numeric_column(dtype) for dtype in dtypes):
             validate_data(estimator, X, reset=reset, skip_check_array=True)
             if X.shape[0] == 0:
@@ -68,8 +114,6 @@ def check_X(estimator, X, *, reset: bool, tokenizer=None):
                     f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) "
                     "while a minimum of 2 is required."
                 )
-            if X.columns.duplicated().any():
-                raise ValueError("X has duplicate column names.")
             return X
     return validate_data(
         estimator,
@@ -87,15 +131,32 @@ def _column(X, position):
 
 def _numeric_block(X, positions) -> np.ndarray:
     if hasattr(X, "iloc"):
-        block = X.iloc[:, positions].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        block = X.iloc[:, positions]
+        try:
+            block = block.astype("float64")
+        except (TypeError, ValueError):
+            _refuse_text_in_numeric_columns(block)
         return check_array(
-            block,
+            block.to_numpy(dtype=np.float64, na_value=np.nan),
             dtype=np.float64,
             ensure_all_finite="allow-nan",
             ensure_min_samples=0,
             ensure_min_features=0,
+            input_name="X",
         )
     return np.asarray(X[:, positions], dtype=np.float64)
+
+
+def _refuse_text_in_numeric_columns(block):
+    # Columns are numeric in fit by construction: text in one is new at predict.
+    for name, column in block.items():
+        try:
+            column.astype("float64")
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"Column {name!r} held numbers in fit but holds other values now "
+                f"({error}); pass numbers (NaN where a value is missing)."
+            ) from None
 
 
 def _sort_key(value):
@@ -133,16 +194,7 @@ class TabularEncoder:
 
         x_num = _numeric_block(X, self.num_positions_)
         weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-        present = ~np.isnan(x_num)
-        total = (present * weight[:, None]).sum(axis=0)
-        safe_total = np.where(total > 0, total, 1.0)
-        self.mean_ = np.where(present, x_num, 0.0).T @ weight / safe_total
-        squares = np.where(present, x_num - self.mean_, 0.0) ** 2
-        std = np.sqrt(squares.T @ weight / safe_total)
-        # A constant (or all-missing) column carries no scale to learn.
-        self.scale_ = np.where(
-            np.isfinite(std) & (std > 1e-12 * (1 + np.abs(self.mean_))), std, 1.0
-        )
+        self.mean_, self.scale_ = weighted_mean_and_scale(x_num, weight)
         return self
 
     @property

@@ -107,7 +107,17 @@ _training_parameters = """lr : float, default=1e-3
         losses, and the new pseudo-labels of each self-training round) on
         standard error when that is a terminal, and prints nothing
         otherwise. 2 and above print a line per epoch with the losses (and
-        one per self-training round) wherever the output goes."""
+        one per self-training round) wherever the output goes.
+
+    warm_start : bool, default=False
+        When the estimator is fitted already, start ``fit`` from the fitted
+        network's weights instead of a new initialisation (as
+        :class:`~sklearn.neural_network.MLPClassifier`), keeping its network
+        shape, column handling, classes and target scaling: X needs the same
+        columns and y the same classes. Use it to train longer, or to go on
+        after a fit stopped with Ctrl-C (which keeps the best weights so far
+        and warns). Fine-tuners skip the pretraining; self-training rounds
+        start over from the new y."""
 
 _fitted_attributes = """n_features_in_ : int
         Number of features seen during fit (values per row for images and

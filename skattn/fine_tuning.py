@@ -12,10 +12,8 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
-    check_array,
     check_consistent_length,
     check_is_fitted,
-    column_or_1d,
 )
 
 from ._base import BaseAttentionEstimator
@@ -24,7 +22,7 @@ from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
 from .nn import FTTransformer, PretrainedEncoderModel
 from .pretraining import MaskedAttentionPretrainer
 from .self_training import AttentionSelfTrainingClassifier
-from .supervised import AttentionRegressor
+from .supervised import AttentionRegressor, check_regression_target
 from .training import EncoderFreezing, unfreeze_every
 
 # The network's shape comes from the pretrained model, never from the fine-tuner.
@@ -118,6 +116,9 @@ class _FineTuneMixin:
                 max_epochs=int(self.pretrain_epochs), random_state=seed, tokenizer=self.tokenizer_
             )
             self.pretrainer_ = MaskedAttentionPretrainer(**params).fit(X)
+            if self.pretrainer_.net_.interrupted_:
+                # Nothing is fine-tuned yet: stop the whole fit, keep what was pretrained.
+                raise KeyboardInterrupt("pretraining was interrupted; it is kept in pretrainer_")
             return self.pretrainer_
         source = _unfrozen(self.pretrained)
         if not isinstance(source, BaseAttentionEstimator):
@@ -150,10 +151,16 @@ class _FineTuneMixin:
         return params
 
     def _make_net(self, d_out, valid, seed, n_train, **net):
-        external = isinstance(self._source_, PretrainedEncoderModel)
+        # The weights to start from: the previous fit's (warm_start) or the pretrained ones.
+        if self._warm():
+            source = self.net_.module_
+        else:
+            source = self._source_
+            source = source if isinstance(source, PretrainedEncoderModel) else source.net_.module_
+        external = isinstance(source, PretrainedEncoderModel)
         callbacks = []
         if self.freeze != "none":
-            n_parts = 1 if external else self._source_.n_blocks + 1
+            n_parts = len(source.pretrained_parts())
             every = unfreeze_every(self.max_epochs, n_parts) if self.freeze == "gradual" else None
             callbacks.append(EncoderFreezing(unfreeze_every=every))
         net = super()._make_net(
@@ -166,16 +173,15 @@ class _FineTuneMixin:
             module=PretrainedEncoderModel if external else FTTransformer,
             **net,
         )
-        if not external:
+        if not external and not self._warm():
             net.initialize()
-            source = self._source_.net_.module_
             for part in ("tokenizer", "encoder"):
                 getattr(net.module_, part).load_state_dict(getattr(source, part).state_dict())
             if net.module_.reconstruction is not None and source.reconstruction is not None:
                 net.module_.reconstruction.load_state_dict(source.reconstruction.state_dict())
             # fit() must keep the loaded weights instead of initialising again.
             net.warm_start = True
-        del self._source_
+        self.__dict__.pop("_source_", None)
         return net
 
 
@@ -297,6 +303,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         mixed_precision=False,
         random_state=None,
         verbose=0,
+        warm_start=False,
         class_weight=None,
         threshold=0.75,
         criterion="threshold",
@@ -332,6 +339,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
             mixed_precision=mixed_precision,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
             class_weight=class_weight,
             threshold=threshold,
             criterion=criterion,
@@ -434,6 +442,7 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
         mixed_precision=False,
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             d_token=d_token,
@@ -457,6 +466,7 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
             mixed_precision=mixed_precision,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.pretrained = pretrained
         self.pretrain_epochs = pretrain_epochs
@@ -483,22 +493,21 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
             raise ValueError(
                 "FineTuneRegressor requires y to be passed, but the target y is None."
             )
-        X = self._check_fit_X(X)
-        y = check_array(
-            y, ensure_2d=False, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y"
-        )
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        rows = self._check_fit_X(X)
+        y = check_regression_target(y, allow_nan=True)
+        check_consistent_length(rows, y)
+        sample_weight = _check_sample_weight(sample_weight, rows, dtype=np.float64)
         labeled = ~np.isnan(y)
         if not labeled.any():
             raise ValueError(
                 "Input y contains NaN in every row: NaN marks an unlabeled row, and at "
                 "least one row needs a target."
             )
-        self._all_rows = X
+        self._all_rows = rows
+        # _fit checks the rows again: a DataFrame's must keep their column names.
+        source = X if hasattr(X, "columns") else rows
         try:
-            return self._fit(_safe_indexing(X, labeled), y[labeled], sample_weight[labeled])
+            return self._fit(_safe_indexing(source, labeled), y[labeled], sample_weight[labeled])
         finally:
             del self._all_rows
 

@@ -118,6 +118,7 @@ class MaskedAttentionPretrainer(
         mixed_precision=False,
         random_state=None,
         verbose=0,
+        warm_start=False,
         corruption_probability=0.3,
         contrastive_weight=0.0,
     ):
@@ -143,6 +144,7 @@ class MaskedAttentionPretrainer(
             mixed_precision=mixed_precision,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.corruption_probability = corruption_probability
         self.contrastive_weight = contrastive_weight
@@ -182,8 +184,11 @@ class MaskedAttentionPretrainer(
                 ),
             )
             self.net_.fit(*select_rows(inputs, dummy, train_rows))
-        self.n_iter_ = len(self.net_.history)
-        self.loss_history_ = [float(loss) for loss in self.net_.history[:, "train_loss"]]
+        self.n_iter_ = self._completed_epochs()
+        self._check_interrupted()
+        self.loss_history_ = [
+            float(epoch["train_loss"]) for epoch in self.net_.history if "train_loss" in epoch
+        ]
         self._n_features_out = self.d_token
         return self
 

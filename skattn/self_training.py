@@ -254,6 +254,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         mixed_precision=False,
         random_state=None,
         verbose=0,
+        warm_start=False,
         class_weight=None,
         threshold=0.75,
         criterion="threshold",
@@ -289,6 +290,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             mixed_precision=mixed_precision,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
             class_weight=class_weight,
         )
         self.threshold = threshold
@@ -365,7 +367,10 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 ),
             )
             self.net_.fit(train_inputs, train_target)
-            self._self_train(train_inputs, train_target, train_rows, sample_weight, seed)
+            if self._check_interrupted():
+                self.n_iter_, self.termination_condition_ = 0, "interrupted"
+            else:
+                self._self_train(train_inputs, train_target, train_rows, sample_weight, seed)
         self._set_feature_importances(inputs)
         return self
 
@@ -438,6 +443,9 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             pool = np.flatnonzero(self.labeled_iter_ == -1)
             self._announce_round(len(selected), len(pool))
             self.net_.partial_fit(train_inputs, train_target, epochs=self.epochs_per_round)
+            if self._check_interrupted():
+                self.termination_condition_ = "interrupted"
+                return
         if self.n_iter_ == self.max_iter:
             self.termination_condition_ = "max_iter"
         if len(pool) == 0:

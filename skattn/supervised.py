@@ -1,6 +1,7 @@
 """Supervised attention estimators: the base every other estimator builds on."""
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils import compute_sample_weight
@@ -9,8 +10,55 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
 from ._base import BaseAttentionEstimator, softmax
+from ._data import check_numeric
 from ._docstring import shared_docs
+from ._scaling import weighted_mean_and_scale
 from .inspection import ExplainMixin
+
+
+def _check_label_types(y):
+    """Refuse missing labels, labels of mixed types and numbers in an object array.
+
+    scikit-learn calls ``[1, "a"]`` and an object array of numbers "Unknown
+    label type" and suggests a regression target, and ``["a", None]``
+    reaches a NumPy sort that fails.
+    """
+    if y.dtype != object:
+        return
+    if pd.isna(y).any():
+        raise ValueError(
+            "y contains missing labels (None or NaN): every row needs a label "
+            "(the semi-supervised estimators take -1 for a row without one)."
+        )
+    types = set(map(type, y))
+    names = sorted(kind.__name__ for kind in types)
+    strings = {kind for kind in types if issubclass(kind, str)}
+    if strings and strings != types:
+        raise ValueError(
+            f"y mixes labels of types {names}, which cannot be compared: use labels "
+            "of one type (all strings or all numbers)."
+        )
+    if types and not strings:
+        raise ValueError(
+            f"Unknown label type: y is an object array of {names}, but labels in an "
+            "object array must be strings; pass numbers in a numeric array "
+            "(e.g. y.astype(int))."
+        )
+
+
+def check_regression_target(y, *, allow_nan=False):
+    """Validate a regression target into a float64 vector (NaN only if allowed)."""
+    check_numeric(
+        y, input_name="y", advice="a regressor needs numbers; for class labels use a classifier."
+    )
+    y = check_array(
+        y,
+        ensure_2d=False,
+        dtype=np.float64,
+        ensure_all_finite="allow-nan" if allow_nan else True,
+        input_name="y",
+    )
+    return column_or_1d(y, warn=True)
 
 
 @shared_docs
@@ -102,6 +150,7 @@ class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator)
         mixed_precision=False,
         random_state=None,
         verbose=0,
+        warm_start=False,
         class_weight=None,
     ):
         super().__init__(
@@ -126,6 +175,7 @@ class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator)
             mixed_precision=mixed_precision,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.class_weight = class_weight
 
@@ -152,16 +202,25 @@ class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator)
     def _check_targets(self, y, sample_weight):
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         y = column_or_1d(y, warn=True)
+        _check_label_types(y)
         check_classification_targets(y)
-        self.classes_, target = np.unique(y, return_inverse=True)
+        classes, target = np.unique(y, return_inverse=True)
+        if self._warm() and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                "warm_start=True continues a fit, so y needs the same classes as the "
+                f"previous fit: it had {self.classes_.tolist()}, y has {classes.tolist()}. "
+                "Set warm_start=False to start anew."
+            )
+        self.classes_ = classes
         if self.class_weight is not None:
             sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
         weighted_classes = np.unique(target[sample_weight > 0])
         if len(weighted_classes) < 2:
+            found = [f"only one class: {c!r}" for c in self.classes_[weighted_classes].tolist()]
             raise ValueError(
-                "AttentionClassifier needs samples of at least 2 classes with positive "
-                f"weight in the data, but the data contains only one class: "
-                f"{self.classes_[weighted_classes[0]]!r}."
+                f"{type(self).__name__} needs samples of at least 2 classes with positive "
+                "weight in the data, but the data contains "
+                f"{found[0] if found else 'no labeled row of positive weight'}."
             )
         return target.astype(np.int64), sample_weight, target, len(self.classes_)
 
@@ -266,11 +325,10 @@ class AttentionRegressor(ExplainMixin, RegressorMixin, BaseAttentionEstimator):
         return self._fit(X, y, sample_weight)
 
     def _check_targets(self, y, sample_weight):
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        y = column_or_1d(y, warn=True)
-        self.y_mean_ = np.average(y, weights=sample_weight)
-        std = np.sqrt(np.average((y - self.y_mean_) ** 2, weights=sample_weight))
-        self.y_scale_ = std if std > 0 else 1.0
+        y = check_regression_target(y)
+        if not self._warm():  # the fitted weights predict on the old scale
+            mean, scale = weighted_mean_and_scale(y[:, None], sample_weight)
+            self.y_mean_, self.y_scale_ = float(mean[0]), float(scale[0])
         target = ((y - self.y_mean_) / self.y_scale_).astype(np.float32)[:, None]
         return target, sample_weight, None, 1
 

@@ -151,19 +151,6 @@ def test_string_labels_with_object_dtype(few_labels):
     assert set(clf.predict(X)) <= {"left", "right"}
 
 
-@pytest.mark.parametrize(
-    ("y", "message"),
-    [
-        (np.full(6, -1), "no labeled samples"),
-        (np.array([1, 1, -1, -1, -1, -1]), "only one class"),
-    ],
-)
-def test_bad_labels_get_a_clear_error(y, message):
-    X = np.arange(12, dtype=float).reshape(6, 2)
-    with pytest.raises(ValueError, match=message):
-        AttentionSelfTrainingClassifier(**SMALL).fit(X, y)
-
-
 def test_a_class_with_one_labeled_row_still_trains():
     X, y = make_moons(n_samples=60, noise=0.1, random_state=0)
     y_partial = np.full_like(y, -1)

@@ -4,6 +4,7 @@ import math
 
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
 from skorch.utils import to_tensor
 
 
@@ -58,6 +59,8 @@ class TabularNet(NeuralNet):
     batches come from :class:`TensorBatches`, shuffled by a generator seeded
     with ``random_state``. With ``mixed_precision``, forward passes run
     under bfloat16 autocast (no loss scaling needed, unlike float16).
+    ``interrupted_`` tells whether a KeyboardInterrupt ended the last
+    ``fit``/``partial_fit`` (skorch catches it and ends training).
     """
 
     def __init__(self, *args, random_state=0, mixed_precision=False, **kwargs):
@@ -74,6 +77,21 @@ class TabularNet(NeuralNet):
     def initialize(self):
         self.generator_ = torch.Generator().manual_seed(self.random_state)
         return super().initialize()
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # skorch ends training quietly on Ctrl-C (and still restores the best
+        # weights); the estimator needs to know, to stop and say so. Early
+        # stopping ends training by raising KeyboardInterrupt too, once its
+        # patience is used up.
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted_ = not any(
+                isinstance(callback, EarlyStopping) and callback.misses_ >= callback.patience
+                for _, callback in self.callbacks_
+            )
+            raise
 
     def get_iterator(self, dataset, training=False):
         return TensorBatches(
