@@ -2,11 +2,13 @@
 Save, load and predict on a CPU
 ===============================
 
-A fitted estimator is saved with joblib and loaded in another process, as
-on a machine without a GPU: a model fitted on CUDA loads there too (its
-weights come back on the CPU, and ``device_`` says so). The loaded model
-predicts the same probabilities as the one in memory. A joblib file is a
-pickle, which runs code when loaded: load only files you trust.
+A fitted estimator is saved with ``save`` and loaded with ``skattn.load`` in
+another process, as on a machine without a GPU: a model fitted on CUDA
+loads there too (its weights come back on the CPU, and ``device_`` says
+so). The loaded model predicts the same probabilities as the one in memory.
+The file holds tensors and JSON, no pickle: loading it never runs code from
+it. (``joblib.dump`` works too, but a joblib file is a pickle, which runs
+code when loaded: load only files you trust.)
 ``SKATTN_EXAMPLE_FAST=1`` runs a shorter version (the test suite does).
 """
 
@@ -16,7 +18,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import joblib
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_breast_cancer
@@ -35,14 +36,14 @@ clf = AttentionSelfTrainingClassifier(
 print(f"fitted on {clf.device_}, test accuracy {clf.score(X_test, y_test):.3f}")
 
 folder = Path(tempfile.mkdtemp())
-joblib.dump(clf, folder / "model.joblib")
+clf.save(folder / "model.skattn")
 X_test.to_csv(folder / "new.csv", index=False)
-print(f"model file: {(folder / 'model.joblib').stat().st_size / 1024:.0f} KiB")
+print(f"model file: {(folder / 'model.skattn').stat().st_size / 1024:.0f} KiB")
 
 # A fresh Python process that sees no GPU loads the file and predicts.
 script = """
-import sys, joblib, numpy as np, pandas as pd
-model = joblib.load(sys.argv[1] + "/model.joblib")
+import sys, numpy as np, pandas as pd, skattn
+model = skattn.load(sys.argv[1] + "/model.skattn")
 np.save(sys.argv[1] + "/proba.npy", model.predict_proba(pd.read_csv(sys.argv[1] + "/new.csv")))
 print("loaded on", model.device_)
 """

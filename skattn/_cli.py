@@ -15,6 +15,7 @@ from . import (
     AttentionSelfTrainingClassifier,
     FineTuneClassifier,
     __version__,
+    load,
 )
 
 ESTIMATORS = {
@@ -27,11 +28,16 @@ ESTIMATORS = {
 DESCRIPTION = """\
 Attention networks for tables with a few labels and many unlabeled rows.
 
-  python -m skattn fit data.csv --target label --out model.joblib
-  python -m skattn predict model.joblib new.csv --out predictions.csv
+  python -m skattn fit data.csv --target label --out model.skattn
+  python -m skattn predict model.skattn new.csv --out predictions.csv
   python -m skattn demo
 
-In the target column, an empty cell or -1 marks an unlabeled row."""
+In the target column, an empty cell or -1 marks an unlabeled row. Models are
+saved without pickle (skattn.load never runs code from a file); a name ending
+in .joblib or .pkl saves and loads with joblib (pickle) instead."""
+
+# Model files that joblib writes and reads: pickles, which run code on load.
+PICKLE_SUFFIXES = (".joblib", ".pkl")
 
 
 class UsageError(Exception):
@@ -110,7 +116,10 @@ def fit(args):
     # --param wins over the options it repeats (--param random_state=3).
     estimator.set_params(**{"random_state": args.random_state, "verbose": args.verbose, **params})
     estimator.fit(X, y)
-    joblib.dump(estimator, args.out)
+    if args.out.endswith(PICKLE_SUFFIXES):
+        joblib.dump(estimator, args.out)
+    else:
+        estimator.save(args.out)
     n_unlabeled = int(unlabeled.sum())
     print(
         f"Fitted {type(estimator).__name__} on {len(data)} rows ({len(data) - n_unlabeled} "
@@ -121,6 +130,11 @@ def fit(args):
 def load_model(path):
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file")
+    if not str(path).endswith(PICKLE_SUFFIXES):
+        try:
+            return load(path)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     try:
         model = joblib.load(path)
     except Exception as error:  # joblib raises many kinds on a foreign file
@@ -178,13 +192,17 @@ def make_parser():
     fit_parser = commands.add_parser(
         "fit",
         help="train on a CSV file and save the model",
-        description="Train on a CSV file and save the fitted model with joblib. Rows whose "
+        description="Train on a CSV file and save the fitted model. Rows whose "
         "target cell is empty or -1 are unlabeled: with any of them, the default estimator "
         "learns from them too (self-training).",
     )
     fit_parser.add_argument("data", help="CSV file with a header row")
     fit_parser.add_argument("--target", required=True, help="name of the label column")
-    fit_parser.add_argument("--out", default="model.joblib", help="where to save the model")
+    fit_parser.add_argument(
+        "--out",
+        default="model.skattn",
+        help="where to save the model; a name ending in .joblib or .pkl saves a pickle",
+    )
     fit_parser.add_argument(
         "--estimator",
         choices=["auto", *ESTIMATORS],

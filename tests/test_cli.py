@@ -1,5 +1,7 @@
 """The command line: fit a CSV with unlabeled cells, predict another, clear errors."""
 
+import io
+import pickle
 import subprocess
 import sys
 
@@ -8,6 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
+import skattn
 from skattn import AttentionClassifier, AttentionSelfTrainingClassifier
 from skattn._cli import main
 
@@ -86,7 +89,7 @@ def test_classifier_learns_from_labeled_rows_only(table, tmp_path):
         (["fit", "{missing}", "--target", "label"], "no such file"),
         (["fit", "{data}", "--target", "label", "--param", "max_epochs"], "write NAME=VALUE"),
         (["fit", "{data}", "--target", "label", "--param", "epochz=3"], "has no parameter epochz"),
-        (["predict", "{data}", "{data}"], "is not a model file saved by skattn"),
+        (["predict", "{data}", "{data}"], "is not a skattn model file"),
         (["predict", "{missing}", "{data}"], "no such file"),
     ],
 )
@@ -98,6 +101,24 @@ def test_bad_input_gives_one_clear_line(table, tmp_path, capsys, argv, message):
     assert message in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_models_are_saved_without_pickle_unless_asked(table, tmp_path, monkeypatch, capsys):
+    path, data = table
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", str(path), "--target", "label", *FAST]) == 0
+    model = skattn.load(tmp_path / "model.skattn")  # the default --out
+    assert list(model.classes_) == ["no", "yes"]
+    new = tmp_path / "new.csv"
+    data.drop(columns="label").to_csv(new, index=False)
+    capsys.readouterr()
+    assert main(["predict", "model.skattn", str(new)]) == 0
+    predicted = pd.read_csv(io.StringIO(capsys.readouterr().out))["prediction"]
+    np.testing.assert_array_equal(predicted, model.predict(data.drop(columns="label")))
+    # A pickle under a name that does not say so is refused, not unpickled.
+    (tmp_path / "disguised.skattn").write_bytes(pickle.dumps(model))
+    assert main(["predict", "disguised.skattn", str(new)]) == 2
+    assert "use joblib.load for joblib files" in capsys.readouterr().err
 
 
 def test_predict_names_the_missing_columns(table, tmp_path, capsys):

@@ -35,4 +35,4 @@ def test_getting_started_code_runs(tmp_path, monkeypatch):
     for block in blocks:
         exec(block, namespace)  # our own documentation
     assert 0.8 < namespace["semi"].score(namespace["X_test"], namespace["y_test"]) <= 1.0
-    assert (tmp_path / "model.joblib").is_file()
+    assert (tmp_path / "model.skattn").is_file()
