@@ -291,15 +291,18 @@ class BaseAttentionEstimator(BaseEstimator):
         """After a training phase: whether Ctrl-C ended it (then warn once)."""
         if not getattr(self.net_, "interrupted_", False):
             return False
+        self._warn_interrupted()
+        return True
+
+    def _warn_interrupted(self):
         warnings.warn(
             f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) after "
             f"{self._completed_epochs()} complete epochs; the estimator keeps the "
             "best weights so far. Fit again with warm_start=True to continue "
             "training from them.",
             FitInterruptedWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-        return True
 
     def _set_feature_importances(self, inputs):
         """Hook run after training; :class:`ExplainMixin` sets ``feature_importances_``."""

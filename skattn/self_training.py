@@ -367,10 +367,17 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 ),
             )
             self.net_.fit(train_inputs, train_target)
-            if self._check_interrupted():
-                self.n_iter_, self.termination_condition_ = 0, "interrupted"
-            else:
-                self._self_train(train_inputs, train_target, train_rows, sample_weight, seed)
+            self.n_iter_, self.termination_condition_ = 0, None
+            try:
+                if self._check_interrupted():
+                    self.termination_condition_ = "interrupted"
+                else:
+                    self._self_train(train_inputs, train_target, train_rows, sample_weight, seed)
+            except KeyboardInterrupt:
+                # Ctrl-C between trainings (spreading labels, scoring the pool):
+                # the rounds done so far stand.
+                self._warn_interrupted()
+                self.termination_condition_ = "interrupted"
         self._set_feature_importances(inputs)
         return self
 
@@ -397,8 +404,6 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         pseudo-labels (in ``train_target``).
         """
         n_classes = len(self.classes_)
-        self.n_iter_ = 0
-        self.termination_condition_ = None
         pool = np.flatnonzero(self.labeled_iter_ == -1)
         spread = None
         if self.propagation_weight > 0 and len(pool) and self.max_iter != 0:
@@ -407,7 +412,6 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         while (len(pool) or self.n_iter_ == 0) and (
             self.max_iter is None or self.n_iter_ < self.max_iter
         ):
-            self.n_iter_ += 1
             pseudo_positions = np.searchsorted(train_rows, np.flatnonzero(self.labeled_iter_ > 0))
             pseudo_counts = np.bincount(
                 train_target[pseudo_positions].numpy(), minlength=n_classes
@@ -416,6 +420,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             if spread is not None:
                 w = self.propagation_weight
                 proba = (1 - w) * proba + w * spread[np.searchsorted(train_rows, pool)]
+            self.n_iter_ += 1  # after the slow scoring, so Ctrl-C there leaves it right
             confidence, prediction = proba.max(axis=1), proba.argmax(axis=1)
             thresholds = self._class_thresholds(confidence, prediction, pseudo_counts)
             self.net_.class_thresholds = torch.as_tensor(thresholds, dtype=torch.float32)

@@ -14,6 +14,7 @@ from skattn import (
     AttentionSelfTrainingClassifier,
     FineTuneClassifier,
     MaskedAttentionPretrainer,
+    self_training,
 )
 from skattn.exceptions import FitInterruptedWarning
 
@@ -130,6 +131,21 @@ def test_self_training_interrupted_before_the_rounds(monkeypatch, data):
     assert (clf.n_iter_, clf.termination_condition_) == (0, "interrupted")
     np.testing.assert_array_equal(clf.transduction_, y_partial)
     assert clf.predict_proba(X).shape == (len(X), 3)
+
+
+def test_self_training_interrupted_between_trainings(monkeypatch, data):
+    X, _, y_partial = data
+
+    def ctrl_c(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+
+    # Label spreading runs after round 0's training, before the first round.
+    monkeypatch.setattr(self_training, "spread_labels", ctrl_c)
+    clf = AttentionSelfTrainingClassifier(**NET, max_epochs=2, max_iter=3)
+    with pytest.warns(FitInterruptedWarning):
+        clf.fit(X, y_partial)
+    assert (clf.n_iter_, clf.termination_condition_) == (0, "interrupted")
+    assert clf.predict(X).shape == (len(X),)
 
 
 def test_interrupted_pretraining_stops_the_fine_tuning_fit(monkeypatch, data):
