@@ -282,7 +282,7 @@ class BaseAttentionEstimator(BaseEstimator):
             self.net_ = self._make_net(d_out, valid, seed, len(train_rows))
             self.net_.fit(*train)
         self.n_iter_ = self._completed_epochs()
-        self._check_interrupted()
+        self._warn_if_interrupted()
         self._set_feature_importances(inputs)
         return self
 
@@ -294,12 +294,10 @@ class BaseAttentionEstimator(BaseEstimator):
         # An interrupted epoch has a row in skorch's history but no losses.
         return sum("train_loss" in epoch for epoch in self.net_.history)
 
-    def _check_interrupted(self) -> bool:
-        """After a training phase: whether Ctrl-C ended it (then warn once)."""
-        if not getattr(self.net_, "interrupted_", False):
-            return False
-        self._warn_interrupted()
-        return True
+    def _warn_if_interrupted(self):
+        """After training: say so if Ctrl-C ended it (skorch ends training quietly)."""
+        if self.net_.interrupted_:
+            self._warn_interrupted()
 
     def _warn_interrupted(self):
         warnings.warn(
@@ -381,12 +379,28 @@ class BaseAttentionEstimator(BaseEstimator):
         if self.verbose == 1:
             progress = ("progress", ProgressBar(type(self).__name__))
             net["extra_callbacks"] = [*net.get("extra_callbacks", ()), progress]
-        new = make_net(
+        new = self._net_for(
+            module_params,
+            batch_size=resolve_batch_size(self.batch_size, n_train),
+            seed=seed,
+            valid=valid,
+            **net,
+        )
+        if previous is not None:
+            new.initialize()
+            # A head the new objective adds (or drops) is the only difference.
+            new.module_.load_state_dict(previous.module_.state_dict(), strict=False)
+            new.warm_start = True  # fit() keeps the loaded weights
+        return new
+
+    def _net_for(self, module_params, *, batch_size, seed, valid=None, **net):
+        """:func:`make_net` with this estimator's training hyperparameters, on ``device_``."""
+        return make_net(
             module_params=module_params,
             criterion=self._criterion,
             lr=self.lr,
             weight_decay=self.weight_decay,
-            batch_size=resolve_batch_size(self.batch_size, n_train),
+            batch_size=batch_size,
             max_epochs=self.max_epochs,
             n_iter_no_change=self.n_iter_no_change,
             valid_data=valid,
@@ -397,12 +411,6 @@ class BaseAttentionEstimator(BaseEstimator):
             random_state=seed,
             **net,
         )
-        if previous is not None:
-            new.initialize()
-            # A head the new objective adds (or drops) is the only difference.
-            new.module_.load_state_dict(previous.module_.state_dict(), strict=False)
-            new.warm_start = True  # fit() keeps the loaded weights
-        return new
 
     def _progress(self, description, epochs):
         """Label the next training phase on the progress bar (``verbose=1``)."""

@@ -37,7 +37,6 @@ from .nn import FTTransformer
 from .pretraining import MaskedAttentionPretrainer
 from .self_training import AttentionSelfTrainingClassifier
 from .supervised import AttentionClassifier, AttentionRegressor
-from .training import make_net
 
 FORMAT = "skattn"
 FORMAT_VERSION = 1
@@ -399,24 +398,15 @@ def _rebuild_net(estimator, record, tensors):
             stacklevel=5,  # the caller of load
         )
         device = "cpu"
-    net = make_net(
-        module_params=_decode(record["module_params"], tensors),
-        criterion=estimator._criterion,
-        lr=estimator.lr,
-        weight_decay=estimator.weight_decay,
+    estimator.device_ = device
+    net = estimator._net_for(
+        _decode(record["module_params"], tensors),
         batch_size=record["batch_size"],
-        max_epochs=estimator.max_epochs,
-        n_iter_no_change=estimator.n_iter_no_change,
-        valid_data=None,
-        device=device,
-        verbose=0,
-        mixed_precision=estimator.mixed_precision,
-        random_state=record["random_state"],
+        seed=record["random_state"],
     )
     # Initialising draws weights (replaced below): leave the caller's torch RNG alone.
     with seeded(record["random_state"], device):
         net.initialize()
     net.module_.load_state_dict({name: tensors[key] for name, key in record["weights"].items()})
     net.history_.extend(_decode(record["history"], tensors))
-    estimator.device_ = device
     return net

@@ -185,7 +185,7 @@ class MaskedAttentionPretrainer(
             )
             self.net_.fit(*select_rows(inputs, dummy, train_rows))
         self.n_iter_ = self._completed_epochs()
-        self._check_interrupted()
+        self._warn_if_interrupted()
         self.loss_history_ = [
             float(epoch["train_loss"]) for epoch in self.net_.history if "train_loss" in epoch
         ]

@@ -369,13 +369,10 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             self.net_.fit(train_inputs, train_target)
             self.n_iter_, self.termination_condition_ = 0, None
             try:
-                if self._check_interrupted():
-                    self.termination_condition_ = "interrupted"
-                else:
-                    self._self_train(train_inputs, train_target, train_rows, sample_weight, seed)
+                self._self_train(train_inputs, train_target, train_rows, sample_weight, seed)
             except KeyboardInterrupt:
-                # Ctrl-C between trainings (spreading labels, scoring the pool):
-                # the rounds done so far stand.
+                # Ctrl-C in a training phase (which the net records) or between
+                # them (spreading labels, scoring the pool): the rounds done so far stand.
                 self._warn_interrupted()
                 self.termination_condition_ = "interrupted"
         self._set_feature_importances(inputs)
@@ -403,6 +400,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         ``labeled_iter_`` is the state: -1 rows form the pool, rows > 0 carry
         pseudo-labels (in ``train_target``).
         """
+        self._stop_if_interrupted()
         n_classes = len(self.classes_)
         pool = np.flatnonzero(self.labeled_iter_ == -1)
         spread = None
@@ -448,13 +446,16 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             pool = np.flatnonzero(self.labeled_iter_ == -1)
             self._announce_round(len(selected), len(pool))
             self.net_.partial_fit(train_inputs, train_target, epochs=self.epochs_per_round)
-            if self._check_interrupted():
-                self.termination_condition_ = "interrupted"
-                return
+            self._stop_if_interrupted()
         if self.n_iter_ == self.max_iter:
             self.termination_condition_ = "max_iter"
         if len(pool) == 0:
             self.termination_condition_ = "all_labeled"
+
+    def _stop_if_interrupted(self):
+        # skorch ends a training phase quietly on Ctrl-C; carry it on to fit.
+        if self.net_.interrupted_:
+            raise KeyboardInterrupt
 
     def _announce_round(self, n_new, n_pool):
         """Show the round on the progress bar (``verbose=1``) or log it (``verbose>=2``)."""
