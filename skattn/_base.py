@@ -48,6 +48,11 @@ def resolve_device(device: str) -> str:
 # With fewer rows, the held-out tenth is too small a sample to stop on: on 10%
 # of breast cancer (4 held-out rows) it stopped at epoch 15 and cost 5 points.
 AUTO_EARLY_STOPPING_ROWS = 1000
+# max_epochs="auto": the epochs of a small set (which takes 8 steps an epoch at
+# the "auto" batch size), or this many optimiser steps on a larger one.
+AUTO_MAX_EPOCHS = 30
+AUTO_STEPS = 240
+MIN_AUTO_EPOCHS = 5
 
 
 def resolve_batch_size(batch_size, n_rows: int) -> int:
@@ -60,6 +65,28 @@ def resolve_batch_size(batch_size, n_rows: int) -> int:
     if batch_size == "auto":
         return int(np.clip(n_rows // 8, 16, 256))
     return batch_size
+
+
+def resolve_max_epochs(max_epochs, n_rows: int, batch_size: int) -> int:
+    """``"auto"`` is 30 epochs, or as many as make about 240 steps (at least 5).
+
+    At the ``"auto"`` batch size, sets of up to 2,048 rows take 8 steps an
+    epoch, so they train for 30 epochs; a larger set takes more steps per
+    epoch and reaches the same number of optimiser steps in fewer epochs
+    (measured on the benchmark suite: satimage, spambase and phoneme lost no
+    accuracy with half the epochs).
+
+    Examples
+    --------
+    >>> resolve_max_epochs("auto", 500, 62), resolve_max_epochs("auto", 4800, 256)
+    (30, 13)
+    >>> resolve_max_epochs("auto", 10**6, 256), resolve_max_epochs(7, 10**6, 256)
+    (5, 7)
+    """
+    if max_epochs != "auto":
+        return max_epochs
+    epochs = np.ceil(AUTO_STEPS * batch_size / max(n_rows, 1))
+    return int(np.clip(epochs, MIN_AUTO_EPOCHS, AUTO_MAX_EPOCHS))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -139,7 +166,7 @@ class BaseAttentionEstimator(BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -379,9 +406,11 @@ class BaseAttentionEstimator(BaseEstimator):
         if self.verbose == 1:
             progress = ("progress", ProgressBar(type(self).__name__))
             net["extra_callbacks"] = [*net.get("extra_callbacks", ()), progress]
+        batch_size, max_epochs = self._schedule(n_train)
         new = self._net_for(
             module_params,
-            batch_size=resolve_batch_size(self.batch_size, n_train),
+            batch_size=batch_size,
+            max_epochs=max_epochs,
             seed=seed,
             valid=valid,
             **net,
@@ -393,7 +422,12 @@ class BaseAttentionEstimator(BaseEstimator):
             new.warm_start = True  # fit() keeps the loaded weights
         return new
 
-    def _net_for(self, module_params, *, batch_size, seed, valid=None, **net):
+    def _schedule(self, n_train):
+        """``(batch_size, max_epochs)`` for ``n_train`` training rows, ``"auto"`` resolved."""
+        batch_size = resolve_batch_size(self.batch_size, n_train)
+        return batch_size, resolve_max_epochs(self.max_epochs, n_train, batch_size)
+
+    def _net_for(self, module_params, *, batch_size, max_epochs, seed, valid=None, **net):
         """:func:`make_net` with this estimator's training hyperparameters, on ``device_``."""
         return make_net(
             module_params=module_params,
@@ -401,7 +435,7 @@ class BaseAttentionEstimator(BaseEstimator):
             lr=self.lr,
             weight_decay=self.weight_decay,
             batch_size=batch_size,
-            max_epochs=self.max_epochs,
+            max_epochs=max_epochs,
             n_iter_no_change=self.n_iter_no_change,
             valid_data=valid,
             device=self.device_,

@@ -70,8 +70,10 @@ _training_parameters = """lr : float, default=1e-3
         Rows per mini-batch. ``"auto"`` takes an eighth of the training rows,
         between 16 and 256, so small sets still get several steps per epoch.
 
-    max_epochs : int, default={max_epochs}
+    max_epochs : int or "auto", default={max_epochs}
         {max_epochs_doc}
+        ``"auto"`` is 30 epochs on up to 2,048 training rows; on more rows,
+        as many as make about 240 optimiser steps, at least 5.
 
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training rows (stratified by

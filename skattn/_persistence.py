@@ -301,6 +301,7 @@ def _encode_estimator(estimator, path, tensors):
     record["net"] = {
         "module_params": _encode(net.get_params_for("module"), path, tensors),
         "batch_size": net.batch_size,
+        "max_epochs": net.max_epochs,
         "random_state": net.random_state,
         "history": _encode(history, _join(path, "history"), tensors),
         "weights": weights,
@@ -402,6 +403,8 @@ def _rebuild_net(estimator, record, tensors):
     net = estimator._net_for(
         _decode(record["module_params"], tensors),
         batch_size=record["batch_size"],
+        # Files from before max_epochs="auto" existed hold a number in the parameters.
+        max_epochs=record.get("max_epochs", estimator.max_epochs),
         seed=record["random_state"],
     )
     # Initialising draws weights (replaced below): leave the caller's torch RNG alone.

@@ -161,7 +161,8 @@ class _FineTuneMixin:
         callbacks = []
         if self.freeze != "none":
             n_parts = len(source.pretrained_parts())
-            every = unfreeze_every(self.max_epochs, n_parts) if self.freeze == "gradual" else None
+            epochs = self._schedule(n_train)[1]
+            every = unfreeze_every(epochs, n_parts) if self.freeze == "gradual" else None
             callbacks.append(EncoderFreezing(unfreeze_every=every))
         net = super()._make_net(
             d_out,

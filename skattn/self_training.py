@@ -95,7 +95,7 @@ def spread_labels(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROWS,
 
 @shared_docs_with(
     **SELF_TRAINING_DEFAULTS,
-    max_epochs=30,
+    max_epochs='"auto"',
     max_epochs_doc="Epochs before the first round of pseudo-labels; an epoch is one pass\n"
     "        over all rows, labeled or not, each step with a batch of labeled rows.",
 )
@@ -185,7 +185,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
 
     Early stopping holds out labeled rows only (never -1 rows); with
     ``early_stopping="auto"`` it needs 1000 labeled rows, and with fewer,
-    round 0 trains for ``max_epochs`` epochs.
+    round 0 trains for ``max_epochs`` epochs (``"auto"``: see above).
 
     References
     ----------
@@ -246,7 +246,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
-        max_epochs=30,
+        max_epochs="auto",
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,

@@ -1,0 +1,55 @@
+"""max_epochs="auto": 30 epochs on small sets, a budget of steps on larger ones."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from skattn import AttentionClassifier, AttentionSelfTrainingClassifier, FineTuneClassifier
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "epochs"),
+    [(16, 30), (2, 10)],  # 48 rows: 3 steps an epoch (capped at 30), 24 steps (240 / 24)
+)
+def test_auto_epochs_follow_steps_per_epoch(batch_size, epochs):
+    X, y = make_classification(
+        n_samples=60, n_features=3, n_informative=2, n_redundant=0, random_state=0
+    )
+    clf = AttentionClassifier(
+        d_token=8,
+        n_blocks=1,
+        max_epochs="auto",
+        batch_size=batch_size,
+        early_stopping=False,
+        random_state=0,
+    )
+    clf.fit(X[:48], y[:48])
+    assert clf.n_iter_ == epochs
+
+
+def test_self_training_trains_large_sets_for_fewer_epochs():
+    X, y = make_classification(n_samples=4800, n_features=4, random_state=0)
+    y = np.where(np.arange(len(y)) % 10 == 0, y, -1)
+    clf = AttentionSelfTrainingClassifier(d_token=8, n_blocks=1, max_iter=0, random_state=0)
+    clf.fit(X, y)
+    assert clf.max_epochs == "auto"
+    assert clf.n_iter_ == 0
+    # 4800 rows in batches of 256: 18.75 steps an epoch, 240 steps in 13 epochs.
+    assert len(clf.net_.history) == 13
+
+
+def test_gradual_unfreezing_uses_the_resolved_epochs():
+    X, y = make_classification(
+        n_samples=60, n_features=3, n_informative=2, n_redundant=0, random_state=0
+    )
+    clf = FineTuneClassifier(
+        d_token=8,
+        n_blocks=1,
+        pretrain_epochs=1,
+        max_epochs="auto",
+        freeze="gradual",
+        max_iter=0,
+        random_state=0,
+    )
+    clf.fit(X, y)
+    assert len(clf.net_.history) == 30
