@@ -163,9 +163,9 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
     k_best : int, default=10
         Rows pseudo-labeled per round with ``criterion="k_best"``.
 
-    max_iter : int or None, default=10
+    max_iter : int or None, default={max_iter}
         Maximum number of pseudo-labeling rounds; None runs until no row is
-        added or all rows are labeled.
+        added or all rows are labeled.{max_iter_doc}
 
     epochs_per_round : int, default={epochs_per_round}
         Training epochs after each round's pseudo-labels are added.
@@ -215,6 +215,8 @@ def shared_docs_with(
     n_heads=4,
     n_heads_doc="",
     epochs_per_round=2,
+    max_iter=10,
+    max_iter_doc="",
     **more,
 ):
     """The shared parameter docs, with an estimator's own defaults where they differ."""
@@ -227,7 +229,9 @@ def shared_docs_with(
         ),
         fitted_attributes=_fitted_attributes,
         self_training_parameters=_self_training_parameters.format(
-            epochs_per_round=epochs_per_round
+            epochs_per_round=epochs_per_round,
+            max_iter=max_iter,
+            max_iter_doc=max_iter_doc and f"\n        {max_iter_doc}",
         ),
         explained_attributes=_explained_attributes,
         **more,
