@@ -211,7 +211,7 @@ def _external_model(module, sample):
 
 @shared_docs_with(
     **SELF_TRAINING_DEFAULTS,
-    max_epochs=30,
+    max_epochs='"auto"',
     max_epochs_doc="Fine-tuning epochs before the first round of pseudo-labels (see\n"
     "        :class:`AttentionSelfTrainingClassifier`).",
     fine_tune_parameters=_FINE_TUNE_DOCS,
@@ -296,7 +296,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
-        max_epochs=30,
+        max_epochs="auto",
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -309,7 +309,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         threshold=0.75,
         criterion="threshold",
         k_best=10,
-        max_iter=10,
+        max_iter=5,
         epochs_per_round=1,
         unlabeled_weight=1.0,
         adaptive_threshold=True,

@@ -98,10 +98,6 @@ def spread_labels(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROWS,
     max_epochs='"auto"',
     max_epochs_doc="Epochs before the first round of pseudo-labels; an epoch is one pass\n"
     "        over all rows, labeled or not, each step with a batch of labeled rows.",
-    max_iter=5,
-    max_iter_doc="Five, not scikit-learn's ten: the first round pseudo-labels most\n"
-    "        rows; on the benchmark suite, rounds 6 to 10 took 15-25% of the fit\n"
-    "        time on the larger sets and added at most 0.2 points of mean accuracy.",
 )
 class AttentionSelfTrainingClassifier(AttentionClassifier):
     """Semi-supervised attention classifier: labels, pseudo-labels and consistency.
