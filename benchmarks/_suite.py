@@ -76,6 +76,30 @@ def encoder(X):
     )
 
 
+def fit_tabnet(X, y, *, max_epochs, seed=0, device="cpu"):
+    """TabNet on the labeled rows (``y != -1``) of X, as the speed benchmarks run it.
+
+    The anchors' encoder as float32, batches of 256 (virtual 128) with the
+    last partial batch kept, and ``patience=0``: every epoch runs, no early
+    stopping. Returns ``(encoder, model)``, both fitted.
+    """
+    from pytorch_tabnet.tab_model import TabNetClassifier
+
+    labeled = y != -1
+    enc = encoder(X).fit(X)
+    model = TabNetClassifier(seed=seed, verbose=0, device_name=device)
+    model.fit(
+        enc.transform(X).astype(np.float32)[labeled],
+        y[labeled],
+        max_epochs=max_epochs,
+        patience=0,
+        batch_size=256,
+        virtual_batch_size=128,
+        drop_last=False,
+    )
+    return enc, model
+
+
 def rss_mib():
     """Current resident memory of this process in MiB (the peak so far off Linux)."""
     try:

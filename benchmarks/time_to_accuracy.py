@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
-from _suite import encoder, load, splits
+from _suite import fit_tabnet, load, splits
 
 DATASET = "satimage"
 GRID = [1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 90]
@@ -42,21 +42,7 @@ SELF_TRAINING_GRID = [1, 2, 4, 8, 13, 20]
 
 
 def _tabnet(X, y, epochs, seed):
-    from pytorch_tabnet.tab_model import TabNetClassifier
-
-    labeled = y != -1
-    enc = encoder(X).fit(X)
-    model = TabNetClassifier(seed=seed, verbose=0)
-    # The settings of semi_supervised.py and speed.py; patience=0: all epochs.
-    model.fit(
-        enc.transform(X).astype(np.float32)[labeled],
-        y[labeled],
-        max_epochs=epochs,
-        patience=0,
-        batch_size=256,
-        virtual_batch_size=128,
-        drop_last=False,
-    )
+    enc, model = fit_tabnet(X, y, max_epochs=epochs, seed=seed)
     return lambda X_new: model.predict(enc.transform(X_new).astype(np.float32))
 
 
@@ -117,13 +103,11 @@ def measure(setting, grid, self_training_grid, seed=0):
 
 def time_to(frame, target):
     """Per method: the fastest fit reaching ``target`` accuracy (None if none does)."""
-    reached = frame[frame["accuracy"] >= target - 1e-9]
-    return {
-        method: (None if group.empty else group.loc[group["seconds"].idxmin()])
-        for method, group in (
-            (method, reached[reached["method"] == method]) for method in frame["method"].unique()
-        )
-    }
+    fastest = {}
+    for method, group in frame.groupby("method", sort=False):
+        reached = group[group["accuracy"] >= target - 1e-9]
+        fastest[method] = None if reached.empty else reached.loc[reached["seconds"].idxmin()]
+    return fastest
 
 
 def report(frame, args):
