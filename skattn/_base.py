@@ -22,7 +22,7 @@ from ._arrays import resolve_tokenizer
 from ._data import check_X, make_encoder
 from .exceptions import FitInterruptedWarning, InconsistentVersionWarning
 from .nn import ATTENTION_KINDS, TOKENIZER_KINDS
-from .training import ProgressBar, make_net
+from .training import ProgressBar, join_processes, make_net
 
 
 def resolve_device(device: str) -> str:
@@ -172,6 +172,7 @@ class BaseAttentionEstimator(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "mixed_precision": ["boolean"],
+        "data_parallel": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -199,6 +200,7 @@ class BaseAttentionEstimator(BaseEstimator):
         n_iter_no_change=10,
         device="auto",
         mixed_precision=False,
+        data_parallel=False,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -222,6 +224,7 @@ class BaseAttentionEstimator(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.device = device
         self.mixed_precision = mixed_precision
+        self.data_parallel = data_parallel
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -381,6 +384,8 @@ class BaseAttentionEstimator(BaseEstimator):
         """
         self.device_ = resolve_device(self.device)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        if self.data_parallel:
+            self.device_, seed = join_processes(self.device_, seed)
         if not self._warm():
             self.encoder_ = self._fit_encoder(X, sample_weight, seed)
         inputs = self.encoder_.transform(X)
@@ -440,6 +445,7 @@ class BaseAttentionEstimator(BaseEstimator):
             valid_data=valid,
             device=self.device_,
             mixed_precision=self.mixed_precision,
+            data_parallel=self.data_parallel,
             # 1 draws a bar in a terminal; from 2 on, skorch logs a line per epoch.
             verbose=int(self.verbose >= 2),
             random_state=seed,

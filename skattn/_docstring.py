@@ -100,6 +100,18 @@ _training_parameters = """lr : float, default=1e-3
         units (NVIDIA Ampere and later), usually slower on a CPU. Batches
         travel to a GPU from pinned memory either way.
 
+    data_parallel : bool, default=False
+        Train over the processes that ``accelerate launch`` starts (one per
+        GPU, or CPU processes with ``--cpu``), through skorch's Accelerate
+        support: every process runs the same script on the same data, takes
+        its share of each epoch's batches, and the gradients are averaged
+        across processes at every step (PyTorch's
+        ``DistributedDataParallel``), so an epoch takes about 1/n of the
+        time on n GPUs, with n times larger effective batches. Every process
+        ends with the same fitted model. Without a launcher, training runs
+        in one process as usual. Needs the ``accelerate`` package
+        (``pip install 'skattn[distributed]'``); see the user guide.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. An int makes results on the CPU repeatable bit for bit.

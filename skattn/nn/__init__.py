@@ -3,7 +3,13 @@
 from .attention import ATTENTION_KINDS, MultiheadSelfAttention, sparsemax
 from .encoder import TransformerBlock, TransformerEncoder
 from .grouped import GroupTokenizer, PatchTokenizer, SequenceTokenizer
-from .model import TOKENIZER_KINDS, FTTransformer, PretrainedEncoderModel, make_tokenizer
+from .model import (
+    TOKENIZER_KINDS,
+    FTTransformer,
+    PretrainedEncoderModel,
+    make_tokenizer,
+    run_step,
+)
 from .reconstruction import (
     GroupReconstructionHead,
     ReconstructionHead,
@@ -31,6 +37,7 @@ __all__ = [
     "TransformerEncoder",
     "make_tokenizer",
     "mask_features",
+    "run_step",
     "sparsemax",
     "swap_features",
 ]

@@ -57,6 +57,26 @@ def _reconstruction_head(tokenizer, d_token):
     )
 
 
+def run_step(module, step, x_num, x_cat):
+    """``step(model, x_num, x_cat)`` run inside ``module``'s forward pass.
+
+    A training step that calls several parts of the network (the encoder,
+    the reconstruction head, the head) runs through here: a data-parallel
+    wrapper (:class:`~torch.nn.parallel.DistributedDataParallel`) forwards
+    only calls of ``forward`` to the model, and synchronises only the
+    gradients of what it saw run. Without a wrapper, ``step`` simply runs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = FTTransformer(n_num_features=2, d_out=3)
+    >>> run_step(model, lambda m, x_num, x_cat: m.encode(x_num, x_cat)[0].shape,
+    ...          torch.randn(4, 2), torch.zeros(4, 0, dtype=torch.long))
+    torch.Size([4, 3, 32])
+    """
+    return module(x_num, x_cat, step=step)
+
+
 class FTTransformer(nn.Module):
     """Feature-token transformer with a prediction head on the CLS token.
 
@@ -183,7 +203,9 @@ class FTTransformer(nn.Module):
         )
         return tokens[:, 0]
 
-    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, return_attention=False):
+    def forward(
+        self, x_num: torch.Tensor, x_cat: torch.Tensor, *, return_attention=False, step=None
+    ):
         """Predict from a batch.
 
         Parameters
@@ -192,6 +214,9 @@ class FTTransformer(nn.Module):
         x_cat : Tensor of shape (batch, n_cat_features), int64
         return_attention : bool, default=False
             Also return the attention maps.
+        step : callable, optional
+            Training only: return ``step(self, x_num, x_cat)`` instead
+            (:func:`run_step`).
 
         Returns
         -------
@@ -200,6 +225,8 @@ class FTTransformer(nn.Module):
             Only when ``return_attention``; token 0 is CLS, then the numeric
             and the categorical features in input order.
         """
+        if step is not None:
+            return step(self, x_num, x_cat)
         if not return_attention:
             return self.head(self.embed(x_num, x_cat))
         tokens, maps = self.encode(x_num, x_cat, need_weights=True)
@@ -264,5 +291,7 @@ class PretrainedEncoderModel(nn.Module):
     def embed(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
         return self.pool(self.encode(x_num, x_cat)[0])
 
-    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor):
+    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, step=None):
+        if step is not None:
+            return step(self, x_num, x_cat)
         return self.head(self.embed(x_num, x_cat))

@@ -1,5 +1,6 @@
 """Training layer: the only package that imports skorch."""
 
+from ._accelerate import DataParallelMixin, ShardedBatches, join_processes
 from ._build import make_net
 from ._freeze import EncoderFreezing, unfreeze_every
 from ._net import TabularNet, TensorBatches
@@ -8,13 +9,16 @@ from ._progress import ProgressBar
 from ._semi import LabeledUnlabeledBatches, SemiSupervisedNet
 
 __all__ = [
+    "DataParallelMixin",
     "EncoderFreezing",
     "LabeledUnlabeledBatches",
     "PretrainingNet",
     "ProgressBar",
     "SemiSupervisedNet",
+    "ShardedBatches",
     "TabularNet",
     "TensorBatches",
+    "join_processes",
     "make_net",
     "unfreeze_every",
 ]

@@ -6,6 +6,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ..nn import FTTransformer
+from ._accelerate import DATA_PARALLEL, make_accelerator
 from ._net import TabularNet
 
 # FT-Transformer's recipe: no weight decay on embeddings, norms and biases.
@@ -35,6 +36,7 @@ def make_net(
     encoder_lr=None,
     extra_callbacks=(),
     module=FTTransformer,
+    data_parallel=False,
 ):
     """Build the skorch net for an estimator's flat hyperparameters.
 
@@ -64,6 +66,10 @@ def make_net(
     module : torch.nn.Module class, default=FTTransformer
         The network (:class:`skattn.nn.PretrainedEncoderModel` for an
         external encoder).
+    data_parallel : bool, default=False
+        Train over the processes of ``accelerate launch``
+        (:class:`DataParallelMixin`); ``device`` is then this process's
+        (see :func:`join_processes`).
 
     Examples
     --------
@@ -97,6 +103,9 @@ def make_net(
         param_groups = [
             (pattern, {**options, "lr": encoder_lr}) for pattern, options in encoder_groups
         ] + param_groups
+    if data_parallel:
+        net_class = DATA_PARALLEL[net_class]
+        net_params = {**(net_params or {}), "accelerator": make_accelerator(device)}
     return net_class(
         module,
         criterion=criterion,

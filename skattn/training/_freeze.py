@@ -35,7 +35,7 @@ class EncoderFreezing(Callback):
     def on_epoch_begin(self, net, **kwargs):
         # Top of the network first: the last block is the least general.
         n_trainable = self.n_trainable_parts(epoch=len(net.history))
-        for i, part in enumerate(net.module_.pretrained_parts()):
+        for i, part in enumerate(net.plain_module().pretrained_parts()):
             part.requires_grad_(i < n_trainable)
 
 

@@ -93,6 +93,10 @@ class TabularNet(NeuralNet):
             )
             raise
 
+    def plain_module(self):
+        """``module_``, unwrapped while data-parallel training wraps it."""
+        return self.module_
+
     def get_iterator(self, dataset, training=False):
         return TensorBatches(
             dataset.X,

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from ..nn import MISSING_CODE, swap_features
+from ..nn import MISSING_CODE, run_step, swap_features
 from ._net import TabularNet
 
 
@@ -36,8 +36,10 @@ class PretrainingNet(TabularNet):
         self.temperature = temperature
 
     def pretraining_loss(self, x):
-        model = self.module_
-        x_num, x_cat = x["x_num"], x["x_cat"]
+        """The objective on a batch of encoded rows, through :func:`skattn.nn.run_step`."""
+        return run_step(self.module_, self._pretraining_step, x["x_num"], x["x_cat"])
+
+    def _pretraining_step(self, model, x_num, x_cat):
         num, cat, changed_num, changed_cat = swap_features(
             x_num, x_cat, p=self.corruption_probability
         )

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from ..nn import mask_features
+from ..nn import mask_features, run_step
 from ._net import TabularNet, TensorBatches
 
 # Standard deviation of the weak view's noise, in standardised feature units.
@@ -133,17 +133,24 @@ class SemiSupervisedNet(TabularNet):
         x = to_tensor(Xi, device=self.device)
         y = to_tensor(yi, device=self.device)
         labeled = y >= 0
-        y_pred = self.infer({key: x[key][labeled] for key in ("x_num", "x_cat")})
-        loss = self.get_loss(y_pred, y[labeled], X={"sample_weight": x["sample_weight"][labeled]})
-        if "stream" in x:  # batches from LabeledUnlabeledBatches
+
+        def step(model, x_num, x_cat):
             with self.autocast():
-                loss = loss + self._unlabeled_loss(x, stream=x["stream"])
+                y_pred = model(x_num[labeled], x_cat[labeled]).float()
+            loss = self.get_loss(
+                y_pred, y[labeled], X={"sample_weight": x["sample_weight"][labeled]}
+            )
+            if "stream" in x:  # batches from LabeledUnlabeledBatches
+                with self.autocast():
+                    loss = loss + self._unlabeled_loss(model, x, stream=x["stream"])
+            return loss, y_pred
+
+        loss, y_pred = run_step(self.module_, step, x["x_num"], x["x_cat"])
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
-    def _unlabeled_loss(self, x, stream):
+    def _unlabeled_loss(self, model, x, stream):
         # One strong view of the pass's rows serves both terms.
-        model = self.module_
         x_num, x_cat = x["x_num"][stream], x["x_cat"][stream]
         strong_num, strong_cat, hidden_num, hidden_cat = mask_features(
             x_num, x_cat, p=self.mask_probability
