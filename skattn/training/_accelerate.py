@@ -140,6 +140,10 @@ class DataParallelMixin(AccelerateMixin):
         # into it in between.
         super(AccelerateMixin, self).initialize()
         self.optimizer_ = self.accelerator.prepare(self.optimizer_)
+        if self.accelerator.process_index:
+            # Weights are equal (the wrapper broadcasts the main process's);
+            # dropout and feature masks must differ from process to process.
+            torch.manual_seed(self.random_state + self.accelerator.process_index)
         return self
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
