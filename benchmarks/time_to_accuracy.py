@@ -13,7 +13,7 @@ Two settings:
 
 * ``labeled``: 10% of each class labeled. TabNet and ``AttentionClassifier``
   fit the labeled rows; ``AttentionSelfTraining`` fits every training row
-  (-1 unlabeled), the grid setting its round-0 epochs (its 10 rounds follow);
+  (-1 unlabeled), the grid setting its round-0 epochs (its rounds follow);
 * ``all``: every training row labeled, supervised only.
 
 Usage::
