@@ -10,8 +10,6 @@ import sys
 
 import numpy as np
 import torch
-from accelerate import PartialState
-from accelerate.utils import gather_object
 from sklearn.datasets import load_breast_cancer
 
 from skattn import AttentionRegressor, FineTuneClassifier
@@ -45,6 +43,10 @@ def checksum(estimator):
 
 
 def main(path):
+    # Imported here: pytest imports this module (for doctests) without accelerate too.
+    from accelerate import PartialState
+    from accelerate.utils import gather_object
+
     report = {}
     for name, estimator in fits(data_parallel=True):
         report[name] = {
