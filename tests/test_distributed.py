@@ -123,7 +123,8 @@ def dump(estimator):
 
 
 def test_data_parallel_without_accelerate_says_what_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "accelerate", None)
+    for module in ("accelerate", "accelerate.utils"):  # as if never installed
+        monkeypatch.setitem(sys.modules, module, None)
     X, y = make_moons(n_samples=40, random_state=0)
     with pytest.raises(ImportError, match=r"pip install 'skattn\[distributed\]'"):
         AttentionClassifier(max_epochs=1, data_parallel=True).fit(X, y)

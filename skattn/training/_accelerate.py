@@ -59,9 +59,9 @@ def join_processes(device, seed):
     >>> join_processes("cpu", 7)  # one process: nothing to share
     ('cpu', 7)
     """
+    accelerator = make_accelerator(device)  # first: it says what to install
     from accelerate.utils import broadcast_object_list
 
-    accelerator = make_accelerator(device)
     launched = int(os.environ.get("WORLD_SIZE", "1"))
     if accelerator.num_processes != launched:
         raise RuntimeError(
