@@ -463,7 +463,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         """Show the round on the progress bar (``verbose=1``) or log it (``verbose>=2``)."""
         message = f"round {self.n_iter_}: +{n_new} pseudo-labels, {n_pool} rows unlabeled"
         if self.verbose >= 2:
-            print(message, flush=True)
+            # Where the net logs its epochs: with data_parallel, once, not per process.
+            dict(self.net_.callbacks_)["print_log"].sink(message)
         self._progress(message, self.epochs_per_round)
 
     def _round_report(self, confidence, prediction, thresholds):

@@ -1,6 +1,7 @@
 """Fits that tests/test_distributed.py runs on two processes under ``accelerate launch``.
 
-Each estimator trains with ``data_parallel=True``; the main process writes,
+Each estimator trains with ``data_parallel=True`` and logs its epochs and
+rounds (``verbose=2``); the main process writes,
 as JSON to the path in ``sys.argv[1]``, each process's weights checksum and
 steps per epoch, and the main process's predictions.
 """
@@ -48,7 +49,7 @@ def main(path):
     from accelerate.utils import gather_object
 
     report = {}
-    for name, estimator in fits(data_parallel=True):
+    for name, estimator in fits(data_parallel=True, verbose=2):
         report[name] = {
             "checksums": gather_object([checksum(estimator)]),
             "steps": train_steps(estimator),

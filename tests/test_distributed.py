@@ -84,7 +84,8 @@ def free_port():
 def test_two_processes_train_one_model_on_halves_of_each_epoch(tmp_path):
     from data_parallel_fits import checksum, fits, train_steps
 
-    launch(ROOT / "tests" / "data_parallel_fits.py", tmp_path / "report.json")
+    out = launch(ROOT / "tests" / "data_parallel_fits.py", tmp_path / "report.json")
+    assert out.count("round 1: +") == 1  # the main process logs, the other does not
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["processes"] == 2
     for name, alone in fits():  # the same fits in this one process
