@@ -10,11 +10,12 @@ batches, and the gradients are averaged across the processes at every step
 (PyTorch's ``DistributedDataParallel``), so every process ends with the same
 model; the main process reports and saves it. Run it with::
 
-    accelerate launch --num_processes 2 examples/data_parallel.py        # 2 GPUs
-    accelerate launch --cpu --num_processes 2 examples/data_parallel.py  # 2 CPU processes
+    accelerate launch --multi_gpu --num_processes 2 examples/data_parallel.py
 
-With plain ``python``, it trains in one process. The test suite runs it on two
-CPU processes. ``SKATTN_EXAMPLE_FAST=1`` runs a shorter version.
+On a machine without GPUs the same command starts two CPU processes (``--cpu``
+alone would start one). With plain ``python``, it trains in one process. The
+test suite runs it on two CPU processes. ``SKATTN_EXAMPLE_FAST=1`` runs a
+shorter version.
 """
 
 import os

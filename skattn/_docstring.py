@@ -101,13 +101,13 @@ _training_parameters = """lr : float, default=1e-3
         travel to a GPU from pinned memory either way.
 
     data_parallel : bool, default=False
-        Train over the processes that ``accelerate launch`` starts (one per
-        GPU, or CPU processes with ``--cpu``), through skorch's Accelerate
-        support: every process runs the same script on the same data, takes
-        its share of each epoch's batches, and the gradients are averaged
-        across processes at every step (PyTorch's
-        ``DistributedDataParallel``), so an epoch takes about 1/n of the
-        time on n GPUs, with n times larger effective batches. Every process
+        Train over the processes that ``accelerate launch --multi_gpu``
+        starts (one per GPU; CPU processes on a machine without GPUs),
+        through skorch's Accelerate support: every process runs the same
+        script on the same data, takes its share of each epoch's batches,
+        and the gradients are averaged across processes at every step
+        (PyTorch's ``DistributedDataParallel``), so an epoch takes about 1/n
+        of the time on n GPUs, with n times larger effective batches. Every process
         ends with the same fitted model. Without a launcher, training runs
         in one process as usual. Needs the ``accelerate`` package
         (``pip install 'skattn[distributed]'``); see the user guide.

@@ -20,8 +20,6 @@ from ._net import TabularNet
 from ._pretrain import PretrainingNet
 from ._semi import SemiSupervisedNet
 
-INSTALL = "pip install 'skattn[distributed]'"
-
 
 def make_accelerator(device):
     """The ``accelerate.Accelerator`` of a data-parallel fit, on ``device``'s kind.
@@ -35,7 +33,8 @@ def make_accelerator(device):
         from accelerate.utils import DistributedDataParallelKwargs, GradientAccumulationPlugin
     except ImportError as error:
         raise ImportError(
-            f"data_parallel=True trains through the accelerate package: {INSTALL}"
+            "data_parallel=True trains through the accelerate package: "
+            "pip install 'skattn[distributed]'"
         ) from error
     return Accelerator(
         cpu=torch.device(device).type == "cpu",
