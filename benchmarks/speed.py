@@ -243,8 +243,8 @@ CONFIGS = {
     "AttentionClassifier": "skattn, labeled rows only; max_epochs=E, early_stopping=False, "
     "random_state=0, other parameters default",
     "AttentionSelfTraining": "skattn, all training rows (-1 unlabeled); defaults "
-    "(max_epochs='auto': 13 epochs on satimage, max_iter=10, epochs_per_round=1, early "
-    "stopping off below 1000 labels), "
+    "(max_epochs='auto': 13 epochs on satimage, then max_iter rounds of epochs_per_round "
+    "epochs, early stopping off below 1000 labels), "
     "random_state=0; its own number of epochs, not E",
     "FineTune": "skattn FineTuneClassifier, all training rows; pretrain_epochs=E, max_epochs=E, "
     "max_iter=0 (no self-training round), early_stopping=False (fixed epochs, pretraining "
