@@ -1,10 +1,14 @@
 """The documentation builds without a warning, and the getting-started page runs."""
 
+import ast
+import inspect
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+
+import skattn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,3 +40,26 @@ def test_getting_started_code_runs(tmp_path, monkeypatch):
         exec(block, namespace)  # our own documentation
     assert 0.8 < namespace["semi"].score(namespace["X_test"], namespace["y_test"]) <= 1.0
     assert (tmp_path / "model.skattn").is_file()
+
+
+ESTIMATORS = [name for name in skattn.__all__ if inspect.isclass(getattr(skattn, name))]
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_documented_defaults_match_the_signature(name):
+    # Self-training defaults live in the signatures and in the shared docs
+    # (skattn._docstring.SELF_TRAINING_DEFAULTS): a change to one must reach the other.
+    docscrape = pytest.importorskip("numpydoc.docscrape")
+    cls = getattr(skattn, name)
+    signature = inspect.signature(cls.__init__).parameters
+    for parameter in docscrape.ClassDoc(cls)["Parameters"]:
+        if "default=" not in parameter.type:
+            continue
+        documented = parameter.type.split("default=", 1)[1].strip()
+        for argument in (part.strip() for part in parameter.name.split(",")):
+            actual = signature[argument].default
+            try:
+                expected = ast.literal_eval(documented)
+            except ValueError:  # an expression, such as d_ffn_factor's 4/3
+                expected = eval(documented, {})  # our own docstrings
+            assert actual == expected, f"{name}({argument}=...): {actual!r} vs {documented}"
