@@ -220,9 +220,7 @@ def report(records):
                 continue
             # Rows other than test accuracy and gap closed have no hindsight cell.
             digits = 2 if label.startswith("gap") else 1
-            cells = [
-                "" if pd.isna(values.get(m)) else f"{values[m]:.{digits}f}" for m in methods
-            ]
+            cells = ["" if pd.isna(values.get(m)) else f"{values[m]:.{digits}f}" for m in methods]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
