@@ -483,16 +483,16 @@ def report(records, machine, args, command, failed=()):
         "",
     ]
     for method in records.index:
-        quick_note = ""
+        note = ""
         if args.quick and method == "AttentionSelfTraining":
-            quick_note = " (--quick: max_epochs=E, max_iter=1)"
+            note = " (--quick: max_epochs=E, max_iter=1)"
         if args.tabnet_rows == "all" and method == "TabNet":
-            quick_note = (
+            note = (
                 "; here (--tabnet-rows all) on every training row with its true label "
                 "instead of the labeled rows only, a throughput check: its accuracy is an "
                 "oracle's"
             )
-        lines.append(f"- **{method}**: {CONFIGS[method]}{quick_note}.")
+        lines.append(f"- **{method}**: {CONFIGS[method]}{note}.")
     if failed:
         lines += ["", f"Failed (see the run's output): {', '.join(failed)}."]
     ratios = _ratios(records)

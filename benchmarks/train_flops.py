@@ -33,38 +33,40 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 TORCH_METHODS = [*speed.SKATTN, "TabNet", "skorch MLP"]
+# The ceiling: the best of CEILING_REPEATS float32 products of two N x N matrices.
+CEILING_N, CEILING_REPEATS = 2048, 20
 
 
-def count(method, epochs):
+def count(method, data, epochs):
     """``(matrix FLOPs of one fit, rows fed to its training steps)`` for ``method``."""
     args = argparse.Namespace(epochs=epochs, device="cpu", quick=False, tabnet_rows="labeled")
-    data = speed._data(quick=False)
     fit, _, stats = speed.METHODS[method](args)
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
         model = fit(data)
     return counter.get_total_flops(), stats(model, data)["train_rows"]
 
 
-def sgemm_rate(n=2048, repeats=20):
-    """GFLOP/s of an ``n`` x ``n`` x ``n`` float32 matrix product, best of ``repeats``."""
+def sgemm_rate():
+    """GFLOP/s of the ceiling's float32 matrix product (see CEILING_N)."""
+    n = CEILING_N
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b  # warm-up
     best = float("inf")
-    for _ in range(repeats):
+    for _ in range(CEILING_REPEATS):
         start = time.perf_counter()
         a @ b
         best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best / 1e9
 
 
-def report(table, command, ratio, ceiling):
+def report(table, command, epochs, ratio, ceiling):
     lines = [
         "# Matrix FLOPs per training row",
         "",
         f"`{command}`",
         "",
         f"Data and settings of `speed.py` ({speed.DATASET}, {100 * speed.FRACTION:g}% labels, "
-        "split 0; E = 20 epochs; AttentionSelfTraining with its defaults). FLOPs of matrix "
+        f"split 0; E = {epochs} epochs; AttentionSelfTraining with its defaults). FLOPs of matrix "
         "products and attention, forward and backward, over each whole fit, divided by "
         "the rows fed to its training steps; element-wise work is not counted.",
         "",
@@ -91,8 +93,9 @@ def report(table, command, ratio, ceiling):
             lines.append(f"- {method} would sustain {rate:.1f} GFLOP/s of matrix work.")
     lines += [
         "",
-        f"This machine's ceiling: {ceiling:.0f} GFLOP/s for one 2048 x 2048 x 2048 float32 "
-        f"matrix product ({torch.get_num_threads()} torch threads, best of 20).",
+        f"This machine's ceiling: {ceiling:.0f} GFLOP/s for one {CEILING_N} x {CEILING_N} x "
+        f"{CEILING_N} float32 matrix product ({torch.get_num_threads()} torch threads, "
+        f"best of {CEILING_REPEATS}).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -105,9 +108,10 @@ def main():
     parser.add_argument("--out", help="write the markdown report here")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    data = speed._data(quick=False)
     rows = {}
     for method in TORCH_METHODS:
-        flops, train_rows = count(method, args.epochs)
+        flops, train_rows = count(method, data, args.epochs)
         rows[method] = dict(flops=flops, rows=train_rows, per_row=flops / train_rows)
         print(f"{method:22s} {flops / train_rows / 1e6:8.3f} MFLOP per training row", flush=True)
     table = pd.DataFrame(rows).T
@@ -115,7 +119,7 @@ def main():
         rates = pd.read_csv(args.speed_csv).set_index("method")["train_rows_per_s"]
         table["rows_s"] = rates.reindex(table.index)
     command = shlex.join(["python", "benchmarks/train_flops.py", *sys.argv[1:]])
-    text = report(table, command, args.ratio, sgemm_rate())
+    text = report(table, command, args.epochs, args.ratio, sgemm_rate())
     print(text)
     if args.out:
         Path(args.out).write_text(text)
