@@ -7,15 +7,49 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.compose import make_column_transformer
-from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 SKLEARN = {"breast_cancer": load_breast_cancer, "digits": load_digits}
-KEEL = ["crx", "phoneme", "satimage", "spambase", "vehicle"]
-DATASETS = sorted([*SKLEARN, *KEEL])
+KEEL = [
+    "australian",
+    "contraceptive",
+    "crx",
+    "led7digit",
+    "mammographic",
+    "movement_libras",
+    "phoneme",
+    "pima",
+    "satimage",
+    "spambase",
+    "tic-tac-toe",
+    "titanic",
+    "vehicle",
+    "vowel",
+    "wisconsin",
+]
+# The large synthetic set: what a step budget sized for small tables starves.
+LARGE = "large26"
+PUBLIC = sorted([*SKLEARN, *KEEL])
+DATASETS = [*PUBLIC, LARGE]
+N_SPLITS = 5
+
+
+def _large26():
+    X, y = make_classification(
+        n_samples=20000,
+        n_features=16,
+        n_informative=12,
+        n_redundant=2,
+        n_classes=26,
+        n_clusters_per_class=1,
+        class_sep=2.0,
+        random_state=0,
+    )
+    return pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]), y
 
 
 def _keel_raw(name):
@@ -30,6 +64,8 @@ def _keel_raw(name):
 
 def load(name):
     """X as a DataFrame (non-numeric columns as object dtype), y as ints 0..K-1."""
+    if name == LARGE:
+        return _large26()
     if name in SKLEARN:
         X, y = SKLEARN[name](return_X_y=True, as_frame=True)
         return X, y.to_numpy()
@@ -44,14 +80,14 @@ def load(name):
     return X, np.unique(y, return_inverse=True)[1]
 
 
-def splits(y, fraction, n_repeats=3):
+def splits(y, fraction, n_repeats=N_SPLITS):
     """Yield ``(repeat, train, test, y_partial)`` as the protocol prescribes.
 
     A stratified 75/25 split per repeat; in the training part, the label of
     ``round(fraction * class size)`` rows per class (at least 2) is kept,
     chosen with ``RandomState(repeat)``; every other training row gets -1.
     """
-    splitter = StratifiedShuffleSplit(n_splits=3, test_size=0.25, random_state=0)
+    splitter = StratifiedShuffleSplit(n_splits=N_SPLITS, test_size=0.25, random_state=0)
     for repeat, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
         if repeat >= n_repeats:
             return

@@ -1,7 +1,8 @@
 """Semi-supervised accuracy on the public suite, skattn next to the anchors.
 
-Protocol of shared/BENCHMARKS.md: for each dataset, each labeled fraction
-and each of three stratified 75/25 splits, keep the labels of a fraction of
+Protocol of shared/BENCHMARKS.md: for each dataset (17 public sets and the
+large synthetic ``large26``), each labeled fraction and each of five
+stratified 75/25 splits, keep the labels of a fraction of
 the training rows per class (at least 2) and mark the rest -1. Every method
 sees the same rows. Anchors get standardised numerics and one-hot encoded
 categoricals; skattn gets the raw DataFrame. Usage::
@@ -13,6 +14,16 @@ categoricals; skattn gets the raw DataFrame. Usage::
 ``--param NAME=VALUE`` overrides a skattn hyperparameter (tuning studies only:
 the results table is made with none). ``--from-csv A.csv B.csv`` rebuilds the
 report from the raw rows of earlier runs instead of running anything.
+
+The fit-time section compares every method's fits with those of
+``SelfTr(HGB)`` on the same splits: the ratio of total fit time, the largest
+per-fit ratio, and how many fits exceed ``max(3 s, 5x SelfTr(HGB)'s)`` (the
+speed targets of issue 19). ``seconds`` is wall time; ``cpu`` is the process's
+CPU time (all threads), which another process sharing the machine disturbs
+less. Speed study, split 0 only::
+
+    python benchmarks/semi_supervised.py --repeats 1 \
+        --methods "skattn SelfTraining" "SelfTr(HGB)" --out fit_time.md
 
 Next to the oracle, the report's ``best per dataset (hindsight)`` column is a
 reference, not a method: on each dataset, the best test accuracy of any
@@ -29,7 +40,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
-from _suite import DATASETS, encoder, load, splits
+from _suite import DATASETS, N_SPLITS, encoder, load, splits
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -39,6 +50,9 @@ from skattn import AttentionClassifier, AttentionSelfTrainingClassifier, FineTun
 
 LABELED_ONLY_ANCHORS = ["HGB labels", "LogReg labels", "MLP labels"]
 HINDSIGHT = "best per dataset (hindsight)"
+TIME_ANCHOR = "SelfTr(HGB)"
+# A fit may take max(FLOOR_SECONDS, MAX_RATIO x the time anchor's) (issue 19).
+FLOOR_SECONDS, MAX_RATIO = 3.0, 5.0
 
 
 def _labeled(estimator):
@@ -141,11 +155,12 @@ def run(datasets, fractions, methods, n_repeats):
                 }
                 unlabeled = y_partial == -1
                 for method in methods:
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         predict = METHODS[method](data, repeat)
                     seconds = time.perf_counter() - start
+                    cpu = time.process_time() - start_cpu
                     inductive = np.mean(predict("test") == y[test])
                     transductive = np.mean(predict("train")[unlabeled] == y[train][unlabeled])
                     records.append(
@@ -158,6 +173,7 @@ def run(datasets, fractions, methods, n_repeats):
                             test=100 * inductive,
                             transductive=100 * transductive,
                             seconds=seconds,
+                            cpu=cpu,
                         )
                     )
                     print(
@@ -222,7 +238,39 @@ def report(records):
             digits = 2 if label.startswith("gap") else 1
             cells = ["" if pd.isna(values.get(m)) else f"{values[m]:.{digits}f}" for m in methods]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + fit_times(records)) + "\n"
+
+
+def fit_times(records):
+    """Markdown lines: each method's fit times against ``TIME_ANCHOR``'s, fit by fit."""
+    if TIME_ANCHOR not in set(records["method"]):
+        return []
+    keys = ["dataset", "fraction", "repeat"]
+    anchor = records[records["method"] == TIME_ANCHOR].set_index(keys)
+    lines = [
+        "",
+        f"## Fit time against {TIME_ANCHOR} (same splits, same run)",
+        "",
+        f"A fit is over budget above max({FLOOR_SECONDS:g} s, {MAX_RATIO:g}x {TIME_ANCHOR}'s).",
+        "",
+        "| method | fits | total s | total / anchor | cpu total / anchor | median ratio "
+        "| largest ratio (fit) | over budget |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for method, part in records.groupby("method", sort=False):
+        part = part.set_index(keys)
+        base = anchor.loc[part.index]
+        ratio = part["seconds"] / base["seconds"]
+        budget = np.maximum(FLOOR_SECONDS, MAX_RATIO * base["seconds"])
+        worst = ratio.idxmax()
+        cpu = part["cpu"].sum() / base["cpu"].sum() if "cpu" in part else np.nan
+        lines.append(
+            f"| {method} | {len(part)} | {part['seconds'].sum():.1f} "
+            f"| {part['seconds'].sum() / base['seconds'].sum():.2f} | {cpu:.2f} "
+            f"| {ratio.median():.2f} | {ratio.max():.1f} ({worst[0]}, f={worst[1]:g}) "
+            f"| {int((part['seconds'] > budget).sum())} |"
+        )
+    return lines
 
 
 def main():
@@ -230,7 +278,7 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.10, 0.01])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=N_SPLITS)
     parser.add_argument("--out", help="write the markdown report here (and a .csv beside it)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--from-csv", nargs="+", metavar="CSV", help="report these raw rows")
