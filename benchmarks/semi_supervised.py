@@ -138,7 +138,9 @@ METHODS = {
 }
 
 
-def run(datasets, fractions, methods, n_repeats):
+def run(datasets, fractions, methods, n_repeats, csv_path=None):
+    """Fit every method on every split; with ``csv_path``, the rows so far are
+    written there after each fit, so a long run that is stopped keeps them."""
     records = []
     for name in datasets:
         X, y = load(name)
@@ -182,6 +184,8 @@ def run(datasets, fractions, methods, n_repeats):
                         f"{seconds:7.1f} s",
                         flush=True,
                     )
+                    if csv_path:
+                        pd.DataFrame(records).to_csv(csv_path, index=False)
     return pd.DataFrame(records)
 
 
@@ -289,7 +293,8 @@ def main():
     if args.from_csv:
         records = pd.concat([pd.read_csv(path) for path in args.from_csv], ignore_index=True)
     else:
-        records = run(args.datasets, args.fractions, args.methods, args.repeats)
+        csv_path = args.out.rsplit(".", 1)[0] + ".csv" if args.out else None
+        records = run(args.datasets, args.fractions, args.methods, args.repeats, csv_path)
     text = report(records)
     print(text)
     if args.out:
