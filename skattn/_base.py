@@ -170,6 +170,7 @@ class BaseAttentionEstimator(BaseEstimator):
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "device": [str],
         "mixed_precision": ["boolean"],
         "data_parallel": ["boolean"],
@@ -198,6 +199,7 @@ class BaseAttentionEstimator(BaseEstimator):
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
+        tol=None,
         device="auto",
         mixed_precision=False,
         data_parallel=False,
@@ -222,6 +224,7 @@ class BaseAttentionEstimator(BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.device = device
         self.mixed_precision = mixed_precision
         self.data_parallel = data_parallel
@@ -442,6 +445,7 @@ class BaseAttentionEstimator(BaseEstimator):
             batch_size=batch_size,
             max_epochs=max_epochs,
             n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
             valid_data=valid,
             device=self.device_,
             mixed_precision=self.mixed_precision,

@@ -86,8 +86,18 @@ _training_parameters = """lr : float, default=1e-3
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping.
 
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
+    n_iter_no_change : int, default={n_iter_no_change}
+        Patience, in epochs: of early stopping, and of the plateau test
+        below (``tol``).
+
+    tol : float or None, default={tol}
+        Without early stopping, training ends when the training loss (the
+        whole objective: pseudo-label, consistency and reconstruction terms
+        included) has not fallen by at least a share ``tol`` below its best
+        for ``n_iter_no_change`` epochs: a plateau, as
+        :class:`~sklearn.neural_network.MLPClassifier` stops on its training
+        loss. ``max_epochs`` stays the upper bound. None trains for
+        ``max_epochs`` epochs.{tol_doc}
 
     device : str, default="auto"
         Where to train and predict: ``"auto"`` picks CUDA when available and
@@ -217,6 +227,11 @@ SELF_TRAINING_DEFAULTS = dict(
     n_heads=2,
     n_heads_doc="Two here, not four: each step runs the network on three views of a\n"
     "        batch, and on the benchmark suite two heads were as accurate, 25% faster.",
+    n_iter_no_change=3,
+    tol=0.01,
+    tol_doc="Self-training's round 0 ends on such a plateau: its training loss\n"
+    "        keeps a floor (the consistency and reconstruction terms), and the last\n"
+    "        epochs of a fixed count were mostly spent on it.",
     epochs_per_round=2,
     max_iter=3,
     max_iter_doc="Three, not scikit-learn's ten: the first round pseudo-labels most\n"
@@ -235,6 +250,9 @@ def shared_docs_with(
     epochs_per_round=2,
     max_iter=10,
     max_iter_doc="",
+    n_iter_no_change=10,
+    tol=None,
+    tol_doc="",
     **more,
 ):
     """The shared parameter docs, with an estimator's own defaults where they differ."""
@@ -243,7 +261,11 @@ def shared_docs_with(
             n_heads=n_heads, n_heads_doc=n_heads_doc and f"\n        {n_heads_doc}"
         ),
         training_parameters=_training_parameters.format(
-            max_epochs=max_epochs, max_epochs_doc=max_epochs_doc
+            max_epochs=max_epochs,
+            max_epochs_doc=max_epochs_doc,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            tol_doc=tol_doc and f"\n        {tol_doc}",
         ),
         fitted_attributes=_fitted_attributes,
         self_training_parameters=_self_training_parameters.format(

@@ -18,6 +18,9 @@ from .training import SemiSupervisedNet
 
 # Pseudo-label weights grow linearly to ``unlabeled_weight`` over these rounds.
 RAMPUP_ROUNDS = 3
+# A round that would pseudo-label fewer than this share of the training rows
+# changes the labels too little to pay for its training: the rounds stop.
+MIN_NEW_LABELS = 0.01
 # Neighbours per row in label spreading's graph (scikit-learn's default).
 N_NEIGHBORS = 7
 # Most rows in one label-spreading graph (its neighbour search is quadratic);
@@ -138,7 +141,10 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         ``max_iter=0``).
 
     termination_condition_ : {"max_iter", "no_change", "all_labeled"}
-        Why the rounds stopped.
+        Why the rounds stopped: ``"no_change"`` when a round (with
+        ``criterion="threshold"``) found fewer than 1%% of the training rows
+        confident enough to pseudo-label, so that another training phase
+        would change little; those rows stay unlabeled.
 
     pseudo_label_history_ : list of dict
         Per round: ``round``, ``n_pseudo_labeled`` (new this round),
@@ -249,7 +255,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         max_epochs="auto",
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=3,
+        tol=0.01,
         device="auto",
         mixed_precision=False,
         data_parallel=False,
@@ -287,6 +294,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
+            tol=tol,
             device=device,
             mixed_precision=mixed_precision,
             data_parallel=data_parallel,
@@ -426,6 +434,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             self.net_.class_thresholds = torch.as_tensor(thresholds, dtype=torch.float32)
             if self.criterion == "threshold":
                 selected = np.flatnonzero(confidence > thresholds[prediction])
+                if len(selected) < MIN_NEW_LABELS * len(train_rows):
+                    selected = selected[:0]
             else:
                 selected = np.argsort(-confidence, kind="stable")[: self.k_best]
             self.pseudo_label_history_.append(

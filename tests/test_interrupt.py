@@ -74,9 +74,15 @@ def test_early_stopping_is_no_interruption(data):
         warnings.simplefilter("error", FitInterruptedWarning)
         clf = AttentionClassifier(**NET, early_stopping=True, n_iter_no_change=1, max_epochs=50)
         assert clf.fit(X, y).n_iter_ < 50
-        # Self-training goes on to its rounds after an early-stopped round 0.
+        # Self-training goes on to its rounds after an early-stopped round 0
+        # (k_best: every round labels rows, however confident the network).
         semi = AttentionSelfTrainingClassifier(
-            **NET, early_stopping=True, n_iter_no_change=1, max_epochs=50, max_iter=2
+            **NET,
+            early_stopping=True,
+            n_iter_no_change=1,
+            max_epochs=50,
+            max_iter=2,
+            criterion="k_best",
         ).fit(X, y_partial)
     assert len(semi.net_.history) < 50
     assert semi.n_iter_ == 2

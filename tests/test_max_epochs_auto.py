@@ -1,4 +1,5 @@
-"""max_epochs="auto": 30 epochs on small sets, a budget of steps on larger ones."""
+"""Training schedules: max_epochs="auto" (30 epochs on small sets, a budget of steps on
+larger ones) and the end of training on a plateau of the training loss."""
 
 import numpy as np
 import pytest
@@ -53,3 +54,33 @@ def test_gradual_unfreezing_uses_the_resolved_epochs():
     )
     clf.fit(X, y)
     assert len(clf.net_.history) == 30
+
+
+@pytest.mark.parametrize(("tol", "epochs"), [(None, 12), (0.01, 3)])
+def test_training_ends_on_a_plateau_of_the_training_loss(tol, epochs):
+    # A learning rate too small to move the loss: every epoch after the first
+    # misses the tolerance, so two misses end training after epoch 3.
+    X, y = make_classification(n_samples=60, n_features=3, n_informative=2, n_redundant=0)
+    clf = AttentionClassifier(
+        d_token=8,
+        n_blocks=1,
+        ffn_dropout=0.0,
+        lr=1e-9,
+        batch_size=60,
+        max_epochs=12,
+        early_stopping=False,
+        tol=tol,
+        n_iter_no_change=2,
+        random_state=0,
+    )
+    clf.fit(X, y)
+    assert clf.n_iter_ == epochs
+
+
+def test_a_falling_loss_trains_up_to_max_epochs():
+    X, y = make_classification(n_samples=60, n_features=3, n_informative=2, n_redundant=0)
+    clf = AttentionClassifier(
+        d_token=8, n_blocks=1, lr=1e-2, max_epochs=8, tol=1e-4, n_iter_no_change=5, random_state=0
+    )
+    clf.fit(X, y)
+    assert clf.n_iter_ == 8

@@ -27,6 +27,7 @@ def make_net(
     max_epochs,
     n_iter_no_change,
     valid_data,
+    tol=None,
     device,
     verbose,
     mixed_precision=False,
@@ -52,6 +53,10 @@ def make_net(
     n_iter_no_change : int
         Patience of early stopping, in epochs; the best weights are kept in
         memory and restored at the end.
+    tol : float or None, default=None
+        Without ``valid_data``: end training once the training loss has not
+        fallen by a share ``tol`` below its best for ``n_iter_no_change``
+        epochs (a plateau); None trains for ``max_epochs`` epochs.
     net_class : subclass of TabularNet, default=TabularNet
         The net to build (:class:`SemiSupervisedNet`, :class:`PretrainingNet`).
     net_params : dict, optional
@@ -90,6 +95,15 @@ def make_net(
         train_split = predefined_split(Dataset(*valid_data))
         callbacks.append(
             EarlyStopping(monitor="valid_loss", patience=n_iter_no_change, load_best=True)
+        )
+    elif tol is not None:
+        callbacks.append(
+            EarlyStopping(
+                monitor="train_loss",
+                patience=n_iter_no_change,
+                threshold=tol,
+                threshold_mode="rel",
+            )
         )
     param_groups = list(_NO_DECAY)
     if encoder_lr is not None:

@@ -135,27 +135,41 @@ class SemiSupervisedNet(TabularNet):
         labeled = y >= 0
 
         def step(model, x_num, x_cat):
-            with self.autocast():
-                y_pred = model(x_num[labeled], x_cat[labeled]).float()
-            loss = self.get_loss(
-                y_pred, y[labeled], X={"sample_weight": x["sample_weight"][labeled]}
-            )
-            if "stream" in x:  # batches from LabeledUnlabeledBatches
+            if "stream" not in x:  # labeled rows only: no unlabeled terms
                 with self.autocast():
-                    loss = loss + self._unlabeled_loss(model, x, stream=x["stream"])
-            return loss, y_pred
+                    y_pred = model(x_num[labeled], x_cat[labeled]).float()
+                return self._labeled_loss(y_pred, y, x, labeled), y_pred
+            with self.autocast():
+                y_pred, loss = self._semi_supervised_loss(model, x, labeled)
+            return self._labeled_loss(y_pred, y, x, labeled) + loss, y_pred
 
         loss, y_pred = run_step(self.module_, step, x["x_num"], x["x_cat"])
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
-    def _unlabeled_loss(self, model, x, stream):
-        # One strong view of the pass's rows serves both terms.
+    def _labeled_loss(self, y_pred, y, x, labeled):
+        return self.get_loss(y_pred, y[labeled], X={"sample_weight": x["sample_weight"][labeled]})
+
+    def _semi_supervised_loss(self, model, x, labeled):
+        """Predictions for the labeled rows, and the unlabeled terms of the pass's rows.
+
+        The labeled rows and one strong view of the pass's rows (which serves
+        both unlabeled terms) go through the network together: on small
+        tables a step costs what its number of operations costs, whatever the
+        rows, so one pass instead of two makes it about a third cheaper.
+        """
+        stream = x["stream"]
         x_num, x_cat = x["x_num"][stream], x["x_cat"][stream]
         strong_num, strong_cat, hidden_num, hidden_cat = mask_features(
             x_num, x_cat, p=self.mask_probability
         )
-        tokens, _ = model.encode(strong_num, strong_cat)
+        n_labeled = int(labeled.sum())
+        tokens, _ = model.encode(
+            torch.cat([x["x_num"][labeled], strong_num]),
+            torch.cat([x["x_cat"][labeled], strong_cat]),
+        )
+        logits = model.head(model.pool(tokens)).float()
+        tokens = tokens[n_labeled:]
         loss = 0.0
         if self.reconstruction_weight > 0 and model.reconstruction is not None:
             reconstruction = model.reconstruction.loss(
@@ -168,10 +182,10 @@ class SemiSupervisedNet(TabularNet):
             model.eval()
             with torch.no_grad():
                 weak_num = x_num + WEAK_NOISE * torch.randn_like(x_num)
-                proba = torch.softmax(model(weak_num, x_cat), dim=1)
+                proba = torch.softmax(model(weak_num, x_cat).float(), dim=1)
             model.train()
             confidence, target = proba.max(dim=1)
             confident = confidence > self.class_thresholds.to(self.device)[target]
-            consistency = F.cross_entropy(model.head(model.pool(tokens)), target, reduction="none")
+            consistency = F.cross_entropy(logits[n_labeled:], target, reduction="none")
             loss = loss + self.consistency_weight * (consistency * confident).mean()
-        return loss
+        return logits[:n_labeled], loss
