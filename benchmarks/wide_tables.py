@@ -130,6 +130,7 @@ def _report(scaling, accuracy, threads):
     ]
     if scaling:
         table = pd.DataFrame(scaling)
+        table["max_tokens"] = [str(value) for value in table["max_tokens"]]
         lines += [
             f"## Epoch time and peak memory ({N_ROWS:,} rows, labels on all rows)",
             "",
