@@ -14,7 +14,8 @@ import torch
 # Float32 tensors the size of the tokens (batch, n_tokens, d_token) that one
 # block keeps for the backward pass (norms, q/k/v, context, residuals, their
 # gradients), and the same for the feed-forward hidden layer (batch,
-# n_tokens, d_ffn); measured against peak RSS to within a factor of two.
+# n_tokens, d_ffn). Counted generously from the code, not yet calibrated
+# against measured peak memory.
 TOKEN_TENSORS = 24
 FFN_TENSORS = 12
 # Without gradients (predict), a block holds a few of them at a time.
