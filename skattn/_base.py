@@ -20,7 +20,8 @@ from sklearn.utils.validation import _check_sample_weight, check_consistent_leng
 from . import __version__
 from ._arrays import resolve_tokenizer
 from ._data import check_X, make_encoder
-from .exceptions import FitInterruptedWarning, InconsistentVersionWarning
+from ._memory import INFERENCE_BYTES, USABLE_SHARE, NetworkShape, available_bytes, rows_within
+from .exceptions import FitInterruptedWarning, InconsistentVersionWarning, InsufficientMemoryError
 from .nn import ATTENTION_KINDS, TOKENIZER_KINDS
 from .training import ProgressBar, join_processes, make_net
 
@@ -87,6 +88,30 @@ def resolve_max_epochs(max_epochs, n_rows: int, batch_size: int) -> int:
         return max_epochs
     epochs = np.ceil(AUTO_STEPS * batch_size / max(n_rows, 1))
     return int(np.clip(epochs, MIN_AUTO_EPOCHS, AUTO_MAX_EPOCHS))
+
+
+# max_tokens="auto": latent tokens above this many numeric columns, this many
+# latents (benchmarks/wide_tables.py).
+AUTO_MAX_TOKENS = 64
+
+
+def resolve_max_tokens(max_tokens, tokenizer: str, n_num_features: int):
+    """``(max_tokens_, n_latents_)``: the resolved limit and the latents in use (0: none).
+
+    Latent tokens replace the numeric column tokens of ``tokenizer="feature"``
+    when there are more than ``max_tokens`` of them; ``"auto"`` is
+    ``AUTO_MAX_TOKENS``.
+
+    Examples
+    --------
+    >>> resolve_max_tokens("auto", "feature", 30), resolve_max_tokens("auto", "feature", 1024)
+    ((64, 0), (64, 64))
+    >>> resolve_max_tokens(None, "feature", 1024), resolve_max_tokens(16, "patch", 1024)
+    ((None, 0), (16, 0))
+    """
+    limit = AUTO_MAX_TOKENS if max_tokens == "auto" else max_tokens
+    wide = tokenizer == "feature" and limit is not None and n_num_features > limit
+    return limit, limit if wide else 0
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -163,6 +188,7 @@ class BaseAttentionEstimator(BaseEstimator):
         "attention": [StrOptions(set(ATTENTION_KINDS))],
         "tokenizer": [StrOptions({"auto", *TOKENIZER_KINDS})],
         "patch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_tokens": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -192,6 +218,7 @@ class BaseAttentionEstimator(BaseEstimator):
         attention="self",
         tokenizer="auto",
         patch_size=4,
+        max_tokens="auto",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -217,6 +244,7 @@ class BaseAttentionEstimator(BaseEstimator):
         self.attention = attention
         self.tokenizer = tokenizer
         self.patch_size = patch_size
+        self.max_tokens = max_tokens
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -391,6 +419,11 @@ class BaseAttentionEstimator(BaseEstimator):
             self.device_, seed = join_processes(self.device_, seed)
         if not self._warm():
             self.encoder_ = self._fit_encoder(X, sample_weight, seed)
+            self.max_tokens_, self.n_latents_ = resolve_max_tokens(
+                self.max_tokens,
+                self.tokenizer_,
+                self.encoder_.tokenizer_params().get("n_num_features", 0),
+            )
         inputs = self.encoder_.transform(X)
         inputs["sample_weight"] = sample_weight.astype(np.float32)
         return inputs, seed
@@ -415,6 +448,7 @@ class BaseAttentionEstimator(BaseEstimator):
             progress = ("progress", ProgressBar(type(self).__name__))
             net["extra_callbacks"] = [*net.get("extra_callbacks", ()), progress]
         batch_size, max_epochs = self._schedule(n_train)
+        batch_size = self._batch_that_fits(module_params, batch_size, n_train)
         new = self._net_for(
             module_params,
             batch_size=batch_size,
@@ -429,6 +463,60 @@ class BaseAttentionEstimator(BaseEstimator):
             new.module_.load_state_dict(previous.module_.state_dict(), strict=False)
             new.warm_start = True  # fit() keeps the loaded weights
         return new
+
+    def _batch_that_fits(self, module_params, batch_size, n_train):
+        """``batch_size``, checked against the memory a training step would take.
+
+        ``batch_size="auto"`` shrinks, with a warning, to what fits; an
+        explicit batch size that cannot fit raises InsufficientMemoryError.
+        """
+        if "n_blocks" not in module_params:  # an external torch module: its own business
+            return batch_size
+        shape = NetworkShape.from_params(module_params)
+        per_row = shape.bytes_per_row(training=True) * getattr(self, "_passes_per_step", 1)
+        rows = min(batch_size, n_train)
+        budget = int(USABLE_SHARE * available_bytes(self.device_))
+        if rows * per_row <= budget:
+            return batch_size
+        fitting = budget // per_row
+        wide = (
+            ""
+            if self.n_latents_
+            else (
+                f" or set max_tokens (e.g. max_tokens={AUTO_MAX_TOKENS}) so that latent "
+                "tokens summarise the columns,"
+            )
+        )
+        if self.batch_size == "auto" and fitting >= 1:
+            warnings.warn(
+                f"batch_size='auto' is {fitting} rows instead of {rows}: a training step "
+                f"with {shape.n_tokens} tokens per row takes about {per_row / 2**20:.1f} MiB "
+                f"a row, and {budget / 2**30:.1f} GiB of memory is usable.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return int(fitting)
+        raise InsufficientMemoryError(
+            f"A training step of {type(self).__name__} would need about "
+            f"{rows * per_row / 2**30:.1f} GiB ({rows} rows of {shape.n_tokens} tokens, "
+            f"d_token={shape.d_token}, n_heads={shape.n_heads}, n_blocks={shape.n_blocks}, "
+            f"attention={module_params.get('attention', 'self')!r}), but "
+            f"{budget / 2**30:.1f} GiB of memory is usable on {self.device_}. Lower "
+            f"batch_size (about {max(1, fitting)} rows fit),{wide} or use "
+            "attention='self' without attention_dropout (its fused kernel never holds "
+            "the attention weights)."
+        )
+
+    def _inference_rows(self, need_weights=False):
+        """Rows per forward pass at predict (or explain) time, within ``INFERENCE_BYTES``."""
+        default = GPU_INFERENCE_ROWS if "cuda" in self.device_ else CPU_INFERENCE_ROWS
+        params = self.net_.get_params_for("module")
+        if "n_blocks" not in params:
+            return default
+        per_row = NetworkShape.from_params(params).bytes_per_row(
+            training=False, need_weights=need_weights
+        )
+        return rows_within(INFERENCE_BYTES, per_row, default)
 
     def _schedule(self, n_train):
         """``(batch_size, max_epochs)`` for ``n_train`` training rows, ``"auto"`` resolved."""
@@ -465,6 +553,7 @@ class BaseAttentionEstimator(BaseEstimator):
     def _module_params(self, d_out) -> dict:
         return dict(
             **self.encoder_.tokenizer_params(),
+            n_latents=self.n_latents_,
             d_out=d_out,
             d_token=self.d_token,
             n_blocks=self.n_blocks,
@@ -530,7 +619,7 @@ class BaseAttentionEstimator(BaseEstimator):
         module.eval()
         with torch.inference_mode(), self.net_.autocast():
             start = 0
-            for batch in inference_batches(inputs, self.device_):
+            for batch in inference_batches(inputs, self.device_, self._inference_rows()):
                 result = apply(batch["x_num"], batch["x_cat"]).float().cpu().numpy()
                 outputs[start : start + len(result)] = result
                 start += len(result)

@@ -58,7 +58,22 @@ _network_parameters = """d_token : int, default=32
 
     patch_size : int, default=4
         Side of the square patches of ``tokenizer="patch"``; must divide the
-        images' height and width."""
+        images' height and width.
+
+    max_tokens : int, None or "auto", default="auto"
+        Most numeric column tokens a row may have. A table with more numeric
+        columns than this gets ``max_tokens`` learned latent tokens instead:
+        they (and the CLS token) cross-attend to the column tokens once, and
+        the blocks run over CLS and the latents (Perceiver, Jaegle et al.
+        2021), so time and memory grow linearly with the columns, not with
+        their square. Categorical columns of a DataFrame keep a token each
+        and join the blocks directly; explanations, ``feature_importances_``
+        and masked-feature reconstruction still give one value per input
+        column. None keeps one token per column however many there are.
+        ``"auto"`` is 64 (latents above 64 numeric columns); the choice is
+        resolved at fit into ``max_tokens_`` and ``n_latents_``. Only for
+        ``tokenizer="feature"``: patches and sequence steps keep their
+        tokens."""
 
 _training_parameters = """lr : float, default=1e-3
         Learning rate of the AdamW optimiser.
@@ -152,6 +167,13 @@ _fitted_attributes = """n_features_in_ : int
 
     tokenizer_ : {"feature", "patch", "sequence"}
         The tokenizer in use (``tokenizer`` with ``"auto"`` resolved).
+
+    max_tokens_ : int or None
+        ``max_tokens`` with ``"auto"`` resolved.
+
+    n_latents_ : int
+        Latent tokens that summarise the numeric columns; 0 when every
+        column has a token of its own.
 
     n_iter_ : int
         Number of epochs run.

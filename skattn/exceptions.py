@@ -1,4 +1,4 @@
-"""Warnings skattn raises, so users can filter them by class."""
+"""Warnings and errors skattn raises, so users can filter or catch them by class."""
 
 
 class FitInterruptedWarning(UserWarning):
@@ -52,3 +52,22 @@ class InconsistentVersionWarning(UserWarning):
             "predict differently. Refit it, or save it with estimator.save and read it "
             "back with skattn.load, which checks the version."
         )
+
+
+class InsufficientMemoryError(MemoryError, ValueError):
+    """A training step would need more memory than the machine has available.
+
+    Raised by ``fit`` before training, with a message that says what the
+    step would need, what is available, and what to change: a smaller
+    ``batch_size``, or ``max_tokens`` so that latent tokens summarise the
+    columns of a wide table. A :class:`MemoryError` and a
+    :class:`ValueError` (the configuration does not suit the machine).
+
+    Examples
+    --------
+    >>> from skattn.exceptions import InsufficientMemoryError
+    >>> issubclass(InsufficientMemoryError, MemoryError)
+    True
+    >>> issubclass(InsufficientMemoryError, ValueError)
+    True
+    """

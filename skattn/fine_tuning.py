@@ -148,6 +148,9 @@ class _FineTuneMixin:
             )
         params = super()._module_params(d_out)
         params.update({key: getattr(self._source_, key) for key in SHAPE_PARAMS})
+        # The pretrained network's tokens, latent or not, whatever max_tokens says.
+        self.max_tokens_ = getattr(self._source_, "max_tokens_", None)
+        self.n_latents_ = params["n_latents"] = getattr(self._source_, "n_latents_", 0)
         return params
 
     def _make_net(self, d_out, valid, seed, n_train, **net):
@@ -176,8 +179,9 @@ class _FineTuneMixin:
         )
         if not external and not self._warm():
             net.initialize()
-            for part in ("tokenizer", "encoder"):
-                getattr(net.module_, part).load_state_dict(getattr(source, part).state_dict())
+            for part in ("tokenizer", "encoder", "latents"):
+                if getattr(source, part, None) is not None:
+                    getattr(net.module_, part).load_state_dict(getattr(source, part).state_dict())
             if net.module_.reconstruction is not None and source.reconstruction is not None:
                 net.module_.reconstruction.load_state_dict(source.reconstruction.state_dict())
             # fit() must keep the loaded weights instead of initialising again.
@@ -293,6 +297,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         attention="self",
         tokenizer="auto",
         patch_size=4,
+        max_tokens="auto",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -331,6 +336,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
             attention=attention,
             tokenizer=tokenizer,
             patch_size=patch_size,
+            max_tokens=max_tokens,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,
@@ -436,6 +442,7 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
         attention="self",
         tokenizer="auto",
         patch_size=4,
+        max_tokens="auto",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -462,6 +469,7 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
             attention=attention,
             tokenizer=tokenizer,
             patch_size=patch_size,
+            max_tokens=max_tokens,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,

@@ -37,11 +37,17 @@ class ExplainMixin:
             (the rest of each row's weight is on the CLS token itself).
             Columns are X's columns in order; for images, the pixels in
             row-major order (each showing the weight of its patch); for
-            sequences, the steps.
+            sequences, the steps. When latent tokens summarise the numeric
+            columns (``n_latents_ > 0``, see ``max_tokens``), the CLS token
+            attends to the latents, and a numeric column's weight is the
+            CLS token's weight on each latent (and on itself) times that
+            token's attention over the columns (averaged over heads): the
+            weight that reaches the column through the latents. Each row
+            then sums to one over the columns.
         """
         inputs = self._inputs_to_explain(X)
         _, tokens = self._explained_columns()
-        maps = [self._cls_maps(chunk) for chunk in inference_batches(inputs, self.device_)]
+        maps = [self._cls_maps(chunk) for chunk in self._explained_batches(inputs)]
         if not maps:
             return np.empty((0, self.n_blocks, self.n_heads, len(tokens)))
         return np.concatenate(maps)[..., 1:][..., tokens]
@@ -62,7 +68,11 @@ class ExplainMixin:
             difference between each column's token and its reference token
             (the value at the column's mean, or no category): a first-order
             estimate of each column's effect on the output, since attention
-            weights are not always faithful to it.
+            weights are not always faithful to it. With latent tokens
+            (``n_latents_ > 0``), the rollout over CLS and the latents is
+            carried to the numeric columns by the latents' attention over
+            them, and the gradient is taken at the column tokens, before
+            the latents summarise them: either way, one share per column.
 
         Returns
         -------
@@ -94,15 +104,44 @@ class ExplainMixin:
     def _explained_columns(self):
         return self.encoder_.explained_columns(getattr(self, "feature_names_in_", None))
 
-    def _cls_maps(self, chunk):
+    def _explained_batches(self, inputs):
+        # Attention maps grow with the square of the tokens: batches sized to fit.
+        return inference_batches(inputs, self.device_, self._inference_rows(need_weights=True))
+
+    def _attention(self, chunk):
+        """CLS-row maps (batch, blocks, heads, tokens) and the latents' column attention."""
         module = self.net_.module_.eval()
         with torch.inference_mode():
-            _, maps = module(chunk["x_num"], chunk["x_cat"], return_attention=True)
-        return maps[:, :, :, 0].cpu().numpy().astype(np.float64)
+            tokens, cross = module.summarise(
+                module.tokenizer(chunk["x_num"], chunk["x_cat"]), need_weights=True
+            )
+            mask = module.tokenizer.padding_mask(chunk["x_num"], chunk["x_cat"])
+            _, maps = module.encoder(tokens, need_weights=True, mask=mask)
+        # (batch, 1 + n_latents, n_num): each query's attention over the columns.
+        return maps, None if cross is None else cross.mean(dim=1)
+
+    @staticmethod
+    def _to_columns(weights, cross):
+        """Weights over CLS and the blocks' tokens -> over CLS and the column tokens.
+
+        Without latents, unchanged; with them, the weight on CLS and on each
+        latent goes to the columns that token attends to (CLS keeps none).
+        """
+        if cross is None:
+            return weights
+        n_queries = cross.shape[1]
+        numeric = torch.einsum("b...q,bqj->b...j", weights[..., :n_queries], cross)
+        no_cls = torch.zeros_like(weights[..., :1])
+        return torch.cat([no_cls, numeric, weights[..., n_queries:]], dim=-1)
+
+    def _cls_maps(self, chunk):
+        maps, cross = self._attention(chunk)
+        maps = self._to_columns(maps[:, :, :, 0], cross)
+        return maps.cpu().numpy().astype(np.float64)
 
     def _attributions(self, inputs, method):
         parts = []
-        for chunk in inference_batches(inputs, self.device_):
+        for chunk in self._explained_batches(inputs):
             if method == "attention":
                 parts.append(self._rollout(chunk))
             else:
@@ -116,15 +155,17 @@ class ExplainMixin:
         return np.divide(values, total, out=np.full_like(values, 1 / n_columns), where=total > 0)
 
     def _rollout(self, chunk):
-        module = self.net_.module_.eval()
+        maps, cross = self._attention(chunk)
         with torch.inference_mode():
-            _, maps = module(chunk["x_num"], chunk["x_cat"], return_attention=True)
             mixed = maps.mean(dim=2)  # (batch, blocks, tokens, tokens)
-            eye = torch.eye(mixed.shape[-1], device=mixed.device)
-            rollout = eye.expand_as(mixed[:, 0])
-            for block in range(mixed.shape[1]):
-                rollout = (0.5 * mixed[:, block] + 0.5 * eye) @ rollout
-        return rollout[:, 0, 1:].cpu().numpy().astype(np.float64)
+            # Only the CLS row of prod_b (A_b + I) / 2 is needed: carry it down
+            # from the last block, O(tokens^2) a block instead of O(tokens^3).
+            rollout = torch.zeros_like(mixed[:, 0, :1])
+            rollout[..., 0] = 1.0  # (batch, 1, tokens)
+            for block in reversed(range(mixed.shape[1])):
+                rollout = 0.5 * rollout @ mixed[:, block] + 0.5 * rollout
+            rollout = self._to_columns(rollout[:, 0], cross)
+        return rollout[:, 1:].cpu().numpy().astype(np.float64)
 
     def _gradient_times_input(self, chunk):
         module = self.net_.module_.eval()
@@ -135,7 +176,8 @@ class ExplainMixin:
         mask = tokenizer.padding_mask(chunk["x_num"], chunk["x_cat"])
         with torch.enable_grad():
             tokens = tokenizer(chunk["x_num"], chunk["x_cat"]).detach().requires_grad_()
-            out = module.head(module.pool(module.encoder(tokens, mask=mask)[0]))
+            summary, _ = module.summarise(tokens)
+            out = module.head(module.pool(module.encoder(summary, mask=mask)[0]))
             target = out.gather(1, out.argmax(dim=1, keepdim=True)) if out.shape[1] > 1 else out
             (grad,) = torch.autograd.grad(target.sum(), tokens)
         contribution = (grad * (tokens - reference)).sum(dim=-1)[:, 1:]

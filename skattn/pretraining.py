@@ -93,6 +93,7 @@ class MaskedAttentionPretrainer(
     }
     # Required by make_net; the pretraining loss does not use it.
     _criterion = torch.nn.MSELoss
+    _passes_per_step = 2  # memory: two corrupted views with contrastive_weight
 
     def __init__(
         self,
@@ -107,6 +108,7 @@ class MaskedAttentionPretrainer(
         attention="self",
         tokenizer="auto",
         patch_size=4,
+        max_tokens="auto",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -135,6 +137,7 @@ class MaskedAttentionPretrainer(
             attention=attention,
             tokenizer=tokenizer,
             patch_size=patch_size,
+            max_tokens=max_tokens,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,

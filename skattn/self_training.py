@@ -235,6 +235,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         "mask_probability": [Interval(Real, 0, 1, closed="neither")],
         "propagation_weight": [Interval(Real, 0, 1, closed="both")],
     }
+    _passes_per_step = 2  # memory: labeled rows, then a strong view of as many more
 
     def __init__(
         self,
@@ -249,6 +250,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         attention="self",
         tokenizer="auto",
         patch_size=4,
+        max_tokens="auto",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -287,6 +289,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             attention=attention,
             tokenizer=tokenizer,
             patch_size=patch_size,
+            max_tokens=max_tokens,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,

@@ -789,6 +789,36 @@ def catalogue_table():
 BEGIN, END = "% catalogue: begin\n", "% catalogue: end\n"
 
 
+@pytest.mark.parametrize("name", ["AttentionClassifier", "AttentionSelfTrainingClassifier"])
+def test_a_training_step_too_large_for_memory_is_refused_before_training(name, monkeypatch):
+    import skattn
+    from skattn import _base
+    from skattn.exceptions import InsufficientMemoryError
+
+    monkeypatch.setattr(_base, "available_bytes", lambda device: 256 * 2**20)
+    X = RNG.normal(size=(300, 400))
+    y = np.where(np.arange(300) < 100, np.arange(300) % 2, -1)
+    estimator = getattr(skattn, name)(max_tokens=None, batch_size=256, attention="sparse")
+    with pytest.raises(InsufficientMemoryError, match="Lower batch_size") as excinfo:
+        estimator.fit(X, y)
+    assert "set max_tokens" in str(excinfo.value)
+    assert isinstance(excinfo.value, MemoryError)
+    assert isinstance(excinfo.value, ValueError)
+    assert_raised_by_validation(excinfo)
+    assert not hasattr(estimator, "net_")
+
+
+def test_an_automatic_batch_shrinks_to_fit_memory_with_a_warning(monkeypatch):
+    from skattn import _base
+
+    monkeypatch.setattr(_base, "available_bytes", lambda device: 16 * 2**20)
+    X = RNG.normal(size=(100, 200))
+    estimator = AttentionClassifier(max_tokens=None, attention="sparse", **NET)
+    with pytest.warns(UserWarning, match="batch_size='auto' is"):
+        estimator.fit(X, np.arange(100) % 2)
+    assert estimator.net_.batch_size < 16  # the automatic size for 100 rows
+
+
 def test_docs_table_is_the_catalogue():
     text = DOC.read_text()
     table = text[text.index(BEGIN) + len(BEGIN) : text.index(END)]

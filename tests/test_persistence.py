@@ -86,6 +86,12 @@ CASES = {
     "fine-tune from a frozen pretrainer": _pretrained,
     "dataframe with categories": _frame,
     "images": _images,
+    "latent tokens": lambda: (AttentionClassifier(**NET, max_tokens=2), X_IRIS, Y_IRIS),
+    "latent tokens, self-training": lambda: (
+        AttentionSelfTrainingClassifier(**NET, **ROUNDS, max_tokens=2, threshold=0.4),
+        X_IRIS,
+        Y_PARTIAL,
+    ),
     "sequences": lambda: (AttentionRegressor(**NET), X_IRIS.reshape(150, 2, 2), X_IRIS[:, 0]),
 }
 

@@ -1,8 +1,14 @@
 """Pure PyTorch building blocks of skattn (no scikit-learn, no skorch)."""
 
-from .attention import ATTENTION_KINDS, MultiheadSelfAttention, sparsemax
+from .attention import (
+    ATTENTION_KINDS,
+    MultiheadCrossAttention,
+    MultiheadSelfAttention,
+    sparsemax,
+)
 from .encoder import TransformerBlock, TransformerEncoder
 from .grouped import GroupTokenizer, PatchTokenizer, SequenceTokenizer
+from .latent import LatentReconstructionHead, LatentTokens
 from .model import (
     TOKENIZER_KINDS,
     FTTransformer,
@@ -28,6 +34,9 @@ __all__ = [
     "FeatureTokenizer",
     "GroupReconstructionHead",
     "GroupTokenizer",
+    "LatentReconstructionHead",
+    "LatentTokens",
+    "MultiheadCrossAttention",
     "MultiheadSelfAttention",
     "PatchTokenizer",
     "PretrainedEncoderModel",

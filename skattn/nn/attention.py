@@ -135,3 +135,79 @@ class MultiheadSelfAttention(nn.Module):
             hidden = torch.tanh(q.unsqueeze(3) + k.unsqueeze(2))
             return torch.einsum("bhqkd,hd->bhqk", hidden, self.score_vector)
         return q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5
+
+
+class MultiheadCrossAttention(nn.Module):
+    """Multi-head scaled dot-product attention of query tokens over other tokens.
+
+    Queries come from one sequence (learned latent tokens, or each column's
+    learned query), keys and values from another (the column tokens, or
+    the latents): the cost is linear in either length, ``O(batch * n_queries
+    * n_keys)``, where self-attention over the keys would be quadratic.
+    Always softmax; the kinds of :class:`MultiheadSelfAttention` apply to
+    self-attention only.
+
+    Parameters
+    ----------
+    d_token : int
+        Size of each token; must be divisible by ``n_heads``.
+    n_heads : int
+        Number of attention heads.
+    dropout : float
+        Dropout on the attention weights during training.
+
+    Examples
+    --------
+    >>> import torch
+    >>> attention = MultiheadCrossAttention(d_token=8, n_heads=2, dropout=0.0)
+    >>> out, weights = attention(torch.randn(3, 4, 8), torch.randn(3, 100, 8), need_weights=True)
+    >>> out.shape, weights.shape
+    (torch.Size([3, 4, 8]), torch.Size([3, 2, 4, 100]))
+    """
+
+    def __init__(self, *, d_token: int, n_heads: int, dropout: float):
+        super().__init__()
+        if n_heads < 1 or d_token % n_heads:
+            raise ValueError(f"{d_token=} must be divisible by {n_heads=}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"{dropout=} must be in [0, 1)")
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.query = nn.Linear(d_token, d_token)
+        self.key_value = nn.Linear(d_token, 2 * d_token)
+        self.out = nn.Linear(d_token, d_token)
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor, *, need_weights: bool = False):
+        """Attend each query token to every key token.
+
+        Parameters
+        ----------
+        queries : Tensor of shape (batch, n_queries, d_token)
+        keys : Tensor of shape (batch, n_keys, d_token)
+            Also the values.
+        need_weights : bool
+            Also return the attention weights.
+
+        Returns
+        -------
+        out : Tensor of shape (batch, n_queries, d_token)
+        weights : Tensor of shape (batch, n_heads, n_queries, n_keys) or None
+            Each row sums to one.
+        """
+        batch, n_queries, d_token = queries.shape
+        d_head = d_token // self.n_heads
+        q = self.query(queries).view(batch, n_queries, self.n_heads, d_head).transpose(1, 2)
+        k, v = (
+            self.key_value(keys)
+            .view(batch, keys.shape[1], 2, self.n_heads, d_head)
+            .permute(2, 0, 3, 1, 4)
+        )
+        dropout = self.dropout if self.training else 0.0
+        if need_weights:
+            weights = torch.softmax(q @ k.transpose(-2, -1) * d_head**-0.5, dim=-1)
+            context = F.dropout(weights, dropout, self.training) @ v
+        else:
+            weights = None
+            context = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+        context = context.transpose(1, 2).reshape(batch, n_queries, d_token)
+        return self.out(context), weights

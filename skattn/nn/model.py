@@ -5,6 +5,7 @@ from torch import nn
 
 from .encoder import TransformerEncoder
 from .grouped import PatchTokenizer, SequenceTokenizer
+from .latent import LatentReconstructionHead, LatentTokens
 from .reconstruction import GroupReconstructionHead, ReconstructionHead
 from .tokenizer import FeatureTokenizer
 
@@ -42,7 +43,15 @@ def make_tokenizer(
     raise ValueError(f"tokenizer kind {kind!r} is not one of {TOKENIZER_KINDS}")
 
 
-def _reconstruction_head(tokenizer, d_token):
+def _reconstruction_head(tokenizer, d_token, latents=None, n_heads=1):
+    if latents is not None:
+        return LatentReconstructionHead(
+            n_num_features=tokenizer.n_num_features,
+            cat_cardinalities=tokenizer.cat_cardinalities,
+            n_latents=latents.n_latents,
+            d_token=d_token,
+            n_heads=n_heads,
+        )
     if isinstance(tokenizer, FeatureTokenizer):
         return ReconstructionHead(
             n_num_features=tokenizer.n_num_features,
@@ -117,6 +126,13 @@ class FTTransformer(nn.Module):
         sequence; ``x_num`` then holds the values flattened in that order.
     patch_size : int, optional
         Side of an image patch.
+    n_latents : int, default=0
+        When positive (``tokenizer="feature"`` only), ``n_latents`` learned
+        latent tokens summarise the numeric column tokens by cross-attention
+        (:class:`LatentTokens`) and the blocks run over CLS, the latents and
+        the categorical tokens: cost linear in the numeric columns. The
+        reconstruction head then reads each column back through its own
+        query (:class:`LatentReconstructionHead`). 0: one token per column.
 
     Examples
     --------
@@ -126,6 +142,10 @@ class FTTransformer(nn.Module):
     ...                      return_attention=True)
     >>> logits.shape, maps.shape
     (torch.Size([5, 2]), torch.Size([5, 2, 4, 5, 5]))
+    >>> wide = FTTransformer(n_num_features=500, d_out=2, n_latents=16)
+    >>> wide(torch.randn(5, 500), torch.zeros(5, 0, dtype=torch.long),
+    ...      return_attention=True)[1].shape  # CLS and 16 latents
+    torch.Size([5, 2, 4, 17, 17])
     """
 
     def __init__(
@@ -146,6 +166,7 @@ class FTTransformer(nn.Module):
         tokenizer: str = "feature",
         input_shape=None,
         patch_size=None,
+        n_latents: int = 0,
     ):
         super().__init__()
         if d_out < 1:
@@ -169,14 +190,53 @@ class FTTransformer(nn.Module):
             attention=attention,
         )
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out))
+        # Created after the other parts, so that without latents every
+        # parameter is initialised exactly as before they existed.
+        self.n_latents = n_latents
+        self.latents = None
+        if n_latents:
+            if tokenizer != "feature" or not n_num_features:
+                raise ValueError(
+                    f"{n_latents=} summarises numeric column tokens: it needs "
+                    f"tokenizer='feature' and numeric features, not {tokenizer=} "
+                    f"with {n_num_features=}"
+                )
+            self.latents = LatentTokens(
+                n_columns=n_num_features,
+                n_latents=n_latents,
+                d_token=d_token,
+                n_heads=n_heads,
+                d_ffn=max(1, round(d_token * d_ffn_factor)),
+                attention_dropout=attention_dropout,
+                ffn_dropout=ffn_dropout,
+                residual_dropout=residual_dropout,
+            )
         self.reconstruction = (
-            _reconstruction_head(self.tokenizer, d_token) if reconstruction else None
+            _reconstruction_head(self.tokenizer, d_token, self.latents, n_heads)
+            if reconstruction
+            else None
         )
 
+    def summarise(self, tokens: torch.Tensor, *, need_weights=False):
+        """The blocks' input from the tokenizer's output (through :class:`LatentTokens`).
+
+        Returns the tokens, (batch, 1 + n_latents + n_cat, d_token) with
+        latents or the input itself without, and the latents' attention over
+        the numeric columns, (batch, n_heads, 1 + n_latents, n_num_features),
+        when asked and latents are in use (else None).
+        """
+        if self.latents is None:
+            return tokens, None
+        return self.latents(tokens, need_weights=need_weights)
+
     def encode(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, need_weights=False):
-        """Output tokens (batch, n_tokens, d_token) and, if asked, attention maps."""
+        """Output tokens (batch, n_tokens, d_token) and, if asked, attention maps.
+
+        With latents, the tokens are CLS, the latents and the categorical
+        columns, and the maps are over those tokens.
+        """
         return self.encoder(
-            self.tokenizer(x_num, x_cat),
+            self.summarise(self.tokenizer(x_num, x_cat))[0],
             need_weights=need_weights,
             mask=self.tokenizer.padding_mask(x_num, x_cat),
         )
@@ -191,13 +251,14 @@ class FTTransformer(nn.Module):
         return [
             nn.ModuleList([blocks[-1], self.encoder.norm]),
             *reversed(blocks[:-1]),
+            *([self.latents] if self.latents is not None else []),
             self.tokenizer,
         ]
 
     def embed(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
         """The CLS token's output (batch, d_token); the last block computes it alone."""
         tokens, _ = self.encoder(
-            self.tokenizer(x_num, x_cat),
+            self.summarise(self.tokenizer(x_num, x_cat))[0],
             cls_only=True,
             mask=self.tokenizer.padding_mask(x_num, x_cat),
         )

@@ -12,6 +12,8 @@ from ._net import TabularNet
 # FT-Transformer's recipe: no weight decay on embeddings, norms and biases.
 _NO_DECAY = [
     ("tokenizer.*", {"weight_decay": 0.0}),
+    ("latents.latents", {"weight_decay": 0.0}),
+    ("reconstruction.queries", {"weight_decay": 0.0}),
     ("*norm*", {"weight_decay": 0.0}),
     ("*bias", {"weight_decay": 0.0}),
 ]
@@ -110,10 +112,14 @@ def make_net(
         # skorch gives a parameter to the first group whose pattern matches.
         encoder_groups = [
             ("tokenizer.*", {"weight_decay": 0.0}),
-            ("encoder.*norm*", {"weight_decay": 0.0}),
-            ("encoder.*bias", {"weight_decay": 0.0}),
-            ("encoder.*", {}),
+            ("latents.latents", {"weight_decay": 0.0}),
         ]
+        for part in ("encoder", "latents"):  # latent tokens, when in use, belong to the encoder
+            encoder_groups += [
+                (f"{part}.*norm*", {"weight_decay": 0.0}),
+                (f"{part}.*bias", {"weight_decay": 0.0}),
+                (f"{part}.*", {}),
+            ]
         param_groups = [
             (pattern, {**options, "lr": encoder_lr}) for pattern, options in encoder_groups
         ] + param_groups
