@@ -40,7 +40,7 @@ class NetworkShape:
     ...                                       n_latents=0, d_token=32, n_blocks=2, n_heads=4,
     ...                                       d_ffn_factor=4 / 3, attention="sparse"))
     >>> shape.n_tokens, round(shape.bytes_per_row(training=True) / 2**20)
-    (1001, 143)
+    (1001, 132)
     """
 
     n_tokens: int
