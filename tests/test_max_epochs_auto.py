@@ -31,7 +31,10 @@ def test_auto_epochs_follow_steps_per_epoch(batch_size, epochs):
 def test_self_training_trains_large_sets_for_fewer_epochs():
     X, y = make_classification(n_samples=4800, n_features=4, random_state=0)
     y = np.where(np.arange(len(y)) % 10 == 0, y, -1)
-    clf = AttentionSelfTrainingClassifier(d_token=8, n_blocks=1, max_iter=0, random_state=0)
+    # tol=None: the whole budget, not an earlier plateau.
+    clf = AttentionSelfTrainingClassifier(
+        d_token=8, n_blocks=1, max_iter=0, tol=None, random_state=0
+    )
     clf.fit(X, y)
     assert clf.max_epochs == "auto"
     assert clf.n_iter_ == 0
@@ -50,6 +53,7 @@ def test_gradual_unfreezing_uses_the_resolved_epochs():
         max_epochs="auto",
         freeze="gradual",
         max_iter=0,
+        tol=None,
         random_state=0,
     )
     clf.fit(X, y)
