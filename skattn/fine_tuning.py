@@ -324,6 +324,8 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         reconstruction_weight=1.0,
         mask_probability=0.3,
         propagation_weight=0.5,
+        propagation_space="input",
+        retrieval_neighbors=0,
     ):
         super().__init__(
             d_token=d_token,
@@ -363,6 +365,8 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
             reconstruction_weight=reconstruction_weight,
             mask_probability=mask_probability,
             propagation_weight=propagation_weight,
+            propagation_space=propagation_space,
+            retrieval_neighbors=retrieval_neighbors,
         )
         self.pretrained = pretrained
         self.pretrain_epochs = pretrain_epochs

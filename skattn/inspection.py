@@ -177,7 +177,7 @@ class ExplainMixin:
         with torch.enable_grad():
             tokens = tokenizer(chunk["x_num"], chunk["x_cat"]).detach().requires_grad_()
             summary, _ = module.summarise(tokens)
-            out = module.head(module.pool(module.encoder(summary, mask=mask)[0]))
+            out = module.read_out(module.pool(module.encoder(summary, mask=mask)[0]))
             target = out.gather(1, out.argmax(dim=1, keepdim=True)) if out.shape[1] > 1 else out
             (grad,) = torch.autograd.grad(target.sum(), tokens)
         contribution = (grad * (tokens - reference)).sum(dim=-1)[:, 1:]

@@ -9,9 +9,11 @@ from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, column_or_1d
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import labeled_mask, seeded, select_rows, softmax
+from ._data import check_X
 from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
 from .supervised import AttentionClassifier
 from .training import SemiSupervisedNet
@@ -42,8 +44,9 @@ def spread_labels(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROWS,
 
     Parameters
     ----------
-    inputs : dict of str to Tensor
-        Encoded rows (``x_num``, ``x_cat``).
+    inputs : dict of str to Tensor, or ndarray of shape (n_rows, n_dims)
+        Encoded rows (``x_num``, ``x_cat``), or the points themselves (e.g.
+        the network's embeddings of the rows).
     target : Tensor of shape (n_rows,)
         Class indices, -1 for rows without a label.
     n_classes : int
@@ -67,10 +70,13 @@ def spread_labels(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROWS,
     >>> spread_labels(inputs, torch.tensor([0, -1, 1, -1]), 2).argmax(axis=1)
     array([0, 0, 1, 1])
     """
-    x_num = torch.nan_to_num(inputs["x_num"]).numpy()
-    x_cat = inputs["x_cat"].numpy()
-    one_hot = [x_cat[:, [j]] == np.unique(x_cat[:, j]) for j in range(x_cat.shape[1])]
-    points = np.hstack([x_num, *one_hot]).astype(np.float64)
+    if isinstance(inputs, dict):
+        x_num = torch.nan_to_num(inputs["x_num"]).numpy()
+        x_cat = inputs["x_cat"].numpy()
+        one_hot = [x_cat[:, [j]] == np.unique(x_cat[:, j]) for j in range(x_cat.shape[1])]
+        points = np.hstack([x_num, *one_hot]).astype(np.float64)
+    else:
+        points = np.asarray(inputs, dtype=np.float64)
     target = target.numpy()
     distributions = np.zeros((len(target), n_classes))
     n_blocks = -(-len(target) // block_rows)
@@ -234,6 +240,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "mask_probability": [Interval(Real, 0, 1, closed="neither")],
         "propagation_weight": [Interval(Real, 0, 1, closed="both")],
+        "propagation_space": [StrOptions({"input", "embedding"})],
+        "retrieval_neighbors": [Interval(Integral, 0, None, closed="left")],
     }
     _passes_per_step = 2  # memory: labeled rows, then a strong view of as many more
 
@@ -277,6 +285,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         reconstruction_weight=1.0,
         mask_probability=0.3,
         propagation_weight=0.5,
+        propagation_space="input",
+        retrieval_neighbors=0,
     ):
         super().__init__(
             d_token=d_token,
@@ -317,6 +327,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self.reconstruction_weight = reconstruction_weight
         self.mask_probability = mask_probability
         self.propagation_weight = propagation_weight
+        self.propagation_space = propagation_space
+        self.retrieval_neighbors = retrieval_neighbors
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -356,6 +368,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
 
         inputs, seed = self._prepare(X, sample_weight)
         inputs["unlabeled"] = ~has_label
+        # Row numbers let retrieval keep a row from attending to itself.
+        inputs["row"] = np.arange(len(y))
         train_rows, valid_rows = self._split(
             labeled_target, seed, len(target), candidates=np.flatnonzero(has_label)
         )
@@ -390,6 +404,58 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 self.termination_condition_ = "interrupted"
         self._set_feature_importances(inputs)
         return self
+
+    @available_if(lambda self: self.retrieval_neighbors > 0)
+    def attended_rows(self, X):
+        """The training rows each prediction attended to, and how much.
+
+        Only with ``retrieval_neighbors > 0``. The candidates are the rows
+        labeled, or pseudo-labeled, at the end of ``fit`` (at most 10,000 of
+        them, drawn at random above that).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_attended)
+            Attention weights, nearest row first; each row sums to one.
+            ``n_attended`` is ``retrieval_neighbors`` or the number of
+            candidates if smaller.
+        rows : ndarray of shape (n_samples, n_attended)
+            Their positions in the ``X`` given to ``fit``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import make_moons
+        >>> from skattn import AttentionSelfTrainingClassifier
+        >>> X, y = make_moons(n_samples=200, noise=0.1, random_state=0)
+        >>> y_partial = np.where(np.arange(200) < 20, y, -1)
+        >>> clf = AttentionSelfTrainingClassifier(
+        ...     retrieval_neighbors=8, max_epochs=5, max_iter=1, random_state=0
+        ... ).fit(X, y_partial)
+        >>> weights, rows = clf.attended_rows(X[:3])
+        >>> weights.shape, rows.shape
+        ((3, 8), (3, 8))
+        >>> bool(np.isin(rows, np.flatnonzero(clf.labeled_iter_ >= 0)).all())
+        True
+        """
+        check_is_fitted(self)
+        embeddings = self._network_outputs(
+            self.encoder_.transform(check_X(self, X, reset=False)), embed=True
+        )
+        retrieval = self.net_.module_.retrieval
+        with torch.no_grad():
+            queries = retrieval.keys(
+                torch.as_tensor(embeddings, dtype=torch.float32, device=self.device_)
+            )
+            weights, positions = retrieval.attend(queries, retrieval.memory_keys)
+        return weights.cpu().numpy(), retrieval.memory_ids[positions].cpu().numpy()
+
+    def _module_params(self, d_out):
+        return {**super()._module_params(d_out), "retrieval_neighbors": self.retrieval_neighbors}
 
     def _warn_about_pool(self, has_label):
         if not has_label.any():
@@ -428,6 +494,11 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 train_target[pseudo_positions].numpy(), minlength=n_classes
             )
             proba = self._proba_of_rows(train_inputs, np.searchsorted(train_rows, pool))
+            if spread is not None and self.propagation_space == "embedding":
+                # The network's representation changes every round: spread anew
+                # over it, from the labels and the pseudo-labels so far.
+                points = self._network_outputs(train_inputs, embed=True)
+                spread = spread_labels(points, train_target, n_classes, seed=seed)
             if spread is not None:
                 w = self.propagation_weight
                 proba = (1 - w) * proba + w * spread[np.searchsorted(train_rows, pool)]

@@ -22,6 +22,7 @@ from .reconstruction import (
     mask_features,
     swap_features,
 )
+from .retrieval import RowRetrieval
 from .tokenizer import MISSING_CODE, N_RESERVED_CODES, UNKNOWN_CODE, FeatureTokenizer
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "PatchTokenizer",
     "PretrainedEncoderModel",
     "ReconstructionHead",
+    "RowRetrieval",
     "SequenceTokenizer",
     "TransformerBlock",
     "TransformerEncoder",

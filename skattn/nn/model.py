@@ -7,6 +7,7 @@ from .encoder import TransformerEncoder
 from .grouped import PatchTokenizer, SequenceTokenizer
 from .latent import LatentReconstructionHead, LatentTokens
 from .reconstruction import GroupReconstructionHead, ReconstructionHead
+from .retrieval import RowRetrieval
 from .tokenizer import FeatureTokenizer
 
 TOKENIZER_KINDS = ("feature", "patch", "sequence")
@@ -133,6 +134,11 @@ class FTTransformer(nn.Module):
         the categorical tokens: cost linear in the numeric columns. The
         reconstruction head then reads each column back through its own
         query (:class:`LatentReconstructionHead`). 0: one token per column.
+    retrieval_neighbors : int, default=0
+        When positive (classifiers: ``d_out`` is the number of classes), the
+        CLS embedding attends to that many of the nearest labeled rows
+        (:class:`RowRetrieval`, ``self.retrieval``) before the head reads
+        it. 0: no retrieval.
 
     Examples
     --------
@@ -167,6 +173,7 @@ class FTTransformer(nn.Module):
         input_shape=None,
         patch_size=None,
         n_latents: int = 0,
+        retrieval_neighbors: int = 0,
     ):
         super().__init__()
         if d_out < 1:
@@ -216,6 +223,11 @@ class FTTransformer(nn.Module):
             if reconstruction
             else None
         )
+        self.retrieval = (
+            RowRetrieval(d_token=d_token, n_classes=d_out, n_neighbors=retrieval_neighbors)
+            if retrieval_neighbors
+            else None
+        )
 
     def summarise(self, tokens: torch.Tensor, *, need_weights=False):
         """The blocks' input from the tokenizer's output (through :class:`LatentTokens`).
@@ -244,6 +256,16 @@ class FTTransformer(nn.Module):
     def pool(self, tokens: torch.Tensor) -> torch.Tensor:
         """The vector the head reads from output tokens: the CLS token's."""
         return tokens[:, 0]
+
+    def read_out(self, embeddings: torch.Tensor, **candidates) -> torch.Tensor:
+        """The output from CLS embeddings, through retrieval when in use.
+
+        ``candidates`` (``keys``, ``labels``, ``exclude``) replace the stored
+        rows of :class:`RowRetrieval` (training).
+        """
+        if self.retrieval is not None:
+            embeddings = self.retrieval(embeddings, **candidates)
+        return self.head(embeddings)
 
     def pretrained_parts(self):
         """The parts a fine-tuner may freeze, top first (the last block with the final norm)."""
@@ -289,9 +311,9 @@ class FTTransformer(nn.Module):
         if step is not None:
             return step(self, x_num, x_cat)
         if not return_attention:
-            return self.head(self.embed(x_num, x_cat))
+            return self.read_out(self.embed(x_num, x_cat))
         tokens, maps = self.encode(x_num, x_cat, need_weights=True)
-        return self.head(tokens[:, 0]), maps
+        return self.read_out(tokens[:, 0]), maps
 
 
 class PretrainedEncoderModel(nn.Module):
@@ -337,6 +359,7 @@ class PretrainedEncoderModel(nn.Module):
         self.norm = nn.LayerNorm(d_token)
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out))
         self.reconstruction = None
+        self.retrieval = None
 
     def encode(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, need_weights=False):
         tokens = self.encoder(x_num, x_cat)
@@ -345,6 +368,9 @@ class PretrainedEncoderModel(nn.Module):
     def pool(self, tokens: torch.Tensor) -> torch.Tensor:
         scores = self.norm(tokens) @ self.query * tokens.shape[-1] ** -0.5
         return (torch.softmax(scores, dim=1).unsqueeze(-1) * tokens).sum(dim=1)
+
+    def read_out(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return self.head(embeddings)
 
     def pretrained_parts(self):
         return [self.encoder]

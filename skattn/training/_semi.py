@@ -137,10 +137,11 @@ class SemiSupervisedNet(TabularNet):
         def step(model, x_num, x_cat):
             if "stream" not in x:  # labeled rows only: no unlabeled terms
                 with self.autocast():
-                    y_pred = model(x_num[labeled], x_cat[labeled]).float()
+                    embeddings = model.embed(x_num[labeled], x_cat[labeled])
+                    y_pred = self._read_out(model, embeddings, x, y, labeled).float()
                 return self._labeled_loss(y_pred, y, x, labeled), y_pred
             with self.autocast():
-                y_pred, loss = self._semi_supervised_loss(model, x, labeled)
+                y_pred, loss = self._semi_supervised_loss(model, x, y, labeled)
             return self._labeled_loss(y_pred, y, x, labeled) + loss, y_pred
 
         loss, y_pred = run_step(self.module_, step, x["x_num"], x["x_cat"])
@@ -150,7 +151,7 @@ class SemiSupervisedNet(TabularNet):
     def _labeled_loss(self, y_pred, y, x, labeled):
         return self.get_loss(y_pred, y[labeled], X={"sample_weight": x["sample_weight"][labeled]})
 
-    def _semi_supervised_loss(self, model, x, labeled):
+    def _semi_supervised_loss(self, model, x, y, labeled):
         """Predictions for the labeled rows, and the unlabeled terms of the pass's rows.
 
         The labeled rows and one strong view of the pass's rows (which serves
@@ -168,7 +169,9 @@ class SemiSupervisedNet(TabularNet):
             torch.cat([x["x_num"][labeled], strong_num]),
             torch.cat([x["x_cat"][labeled], strong_cat]),
         )
-        logits = model.head(model.pool(tokens)).float()
+        embeddings = model.pool(tokens)
+        query_rows = torch.cat([x["row"][labeled], x["row"][stream]]) if "row" in x else None
+        logits = self._read_out(model, embeddings, x, y, labeled, query_rows).float()
         tokens = tokens[n_labeled:]
         loss = 0.0
         if self.reconstruction_weight > 0 and model.reconstruction is not None:
@@ -182,10 +185,38 @@ class SemiSupervisedNet(TabularNet):
             model.eval()
             with torch.no_grad():
                 weak_num = x_num + WEAK_NOISE * torch.randn_like(x_num)
-                proba = torch.softmax(model(weak_num, x_cat).float(), dim=1)
+                weak = model.embed(weak_num, x_cat)
+                rows = x["row"][stream] if "row" in x else None
+                weak_logits = self._read_out(
+                    model, weak, x, y, labeled, rows, candidates=embeddings[:n_labeled].detach()
+                )
+                proba = torch.softmax(weak_logits.float(), dim=1)
             model.train()
             confidence, target = proba.max(dim=1)
             confident = confidence > self.class_thresholds.to(self.device)[target]
             consistency = F.cross_entropy(logits[n_labeled:], target, reduction="none")
             loss = loss + self.consistency_weight * (consistency * confident).mean()
         return logits[:n_labeled], loss
+
+    def _read_out(self, model, embeddings, x, y, labeled, query_rows=None, candidates=None):
+        """The output from CLS embeddings; with retrieval, the candidates are
+        the batch's labeled rows (``candidates``: their embeddings, by default
+        the first of ``embeddings``), never a row's own copy.
+
+        ``query_rows`` are the row numbers of ``embeddings`` (by default, the
+        labeled rows').
+        """
+        if model.retrieval is None:
+            return model.read_out(embeddings)
+        n_labeled = int(labeled.sum())
+        if candidates is None:
+            candidates = embeddings[:n_labeled]
+        candidate_rows = x["row"][labeled]
+        if query_rows is None:
+            query_rows = candidate_rows
+        return model.read_out(
+            embeddings,
+            keys=model.retrieval.keys(candidates),
+            labels=y[labeled],
+            exclude=query_rows.unsqueeze(1) == candidate_rows.unsqueeze(0),
+        )
