@@ -243,6 +243,16 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
         the clusters before the network does; the network corrects the
         graph where distances mislead. 0 turns it off.
 
+    adaptive_propagation : bool, default=False
+        Weigh label spreading by how well it predicts held-out labels: the
+        labeled rows are cross-validated (up to 5 folds) with spreading and
+        with a logistic regression; ``propagation_weight`` is kept in full
+        when spreading is as accurate as the linear model (up to one
+        standard error of the paired difference), and fades linearly to 0
+        at 10 points further below (fitted ``propagation_trust_``), so that
+        a graph whose neighbours mislead (noisy or categorical columns)
+        does not choose the pseudo-labels.
+
     propagation_space : {{"input", "embedding"}}, default="input"
         Where label spreading's graph joins rows: ``"input"``, the encoded
         inputs (spread once, from the given labels); ``"embedding"``, the

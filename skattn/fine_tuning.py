@@ -325,6 +325,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         mask_probability=0.3,
         propagation_weight=0.5,
         propagation_space="input",
+        adaptive_propagation=False,
         retrieval_neighbors=0,
     ):
         super().__init__(
@@ -366,6 +367,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
             mask_probability=mask_probability,
             propagation_weight=propagation_weight,
             propagation_space=propagation_space,
+            adaptive_propagation=adaptive_propagation,
             retrieval_neighbors=retrieval_neighbors,
         )
         self.pretrained = pretrained

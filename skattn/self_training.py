@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -28,6 +30,71 @@ N_NEIGHBORS = 7
 # Most rows in one label-spreading graph (its neighbour search is quadratic);
 # above every public benchmark set, so those spread over one graph.
 SPREADING_BLOCK_ROWS = 10_000
+# With adaptive_propagation, label spreading loses all weight once its
+# cross-validated accuracy is this far below a linear model's.
+TRUST_MARGIN = 0.10
+
+
+def _points(inputs):
+    """Rows as points: standardised numbers (NaN at the mean) and one-hot categories."""
+    if not isinstance(inputs, dict):
+        return np.asarray(inputs, dtype=np.float64)
+    x_num = torch.nan_to_num(torch.as_tensor(inputs["x_num"])).numpy()
+    x_cat = torch.as_tensor(inputs["x_cat"]).numpy()
+    one_hot = [x_cat[:, [j]] == np.unique(x_cat[:, j]) for j in range(x_cat.shape[1])]
+    return np.hstack([x_num, *one_hot]).astype(np.float64)
+
+
+def spreading_trust(inputs, target, n_classes, *, seed=0):
+    """How far label spreading can be trusted on these rows: a share in [0, 1].
+
+    Cross-validated on the labeled rows (stratified, up to 5 folds): each
+    fold's labels are hidden and spread to from the others' over the graph
+    of all rows (:func:`spread_labels`), and a logistic regression fitted on
+    the other folds predicts them too. Spreading as accurate as the linear
+    model or more, or less by at most one standard error of the paired
+    difference (chance): 1; ``TRUST_MARGIN`` further below: 0; linear
+    between.
+    With fewer than 2 labels in some class there is nothing to hold out: 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> inputs = {"x_num": torch.tensor([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]]),
+    ...           "x_cat": torch.zeros(6, 0, dtype=torch.long)}
+    >>> spreading_trust(inputs, torch.tensor([0, 0, -1, 1, 1, -1]), 2)
+    1.0
+    """
+    target = np.asarray(target)
+    labeled = np.flatnonzero(target >= 0)
+    counts = np.bincount(target[labeled], minlength=n_classes)
+    if np.count_nonzero(counts) < 2:
+        return 1.0
+    n_folds = int(min(5, counts[counts > 0].min()))
+    if n_folds < 2:
+        return 1.0
+    points = _points(inputs)
+    folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+    # Per labeled row: 1 where only the linear model is right, -1 where
+    # only spreading is, 0 where both or neither are.
+    difference = np.zeros(len(labeled))
+    for fit, held in folds.split(labeled, target[labeled]):
+        held_rows = labeled[held]
+        hidden = target.copy()
+        hidden[held_rows] = -1
+        spread = spread_labels(points, torch.as_tensor(hidden), n_classes, seed=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            linear = LogisticRegression(max_iter=1000).fit(
+                points[labeled[fit]], target[labeled[fit]]
+            )
+        difference[held] = (linear.predict(points[held_rows]) == target[held_rows]).astype(
+            float
+        ) - (spread[held_rows].argmax(axis=1) == target[held_rows])
+    # A shortfall within one standard error of the paired difference may be
+    # chance: it is forgiven.
+    shortfall = difference.mean() - difference.std() / np.sqrt(len(labeled))
+    return float(np.clip(1 - shortfall / TRUST_MARGIN, 0.0, 1.0))
 
 
 def spread_labels(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROWS, seed=0):
@@ -70,13 +137,7 @@ def spread_labels(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROWS,
     >>> spread_labels(inputs, torch.tensor([0, -1, 1, -1]), 2).argmax(axis=1)
     array([0, 0, 1, 1])
     """
-    if isinstance(inputs, dict):
-        x_num = torch.nan_to_num(inputs["x_num"]).numpy()
-        x_cat = inputs["x_cat"].numpy()
-        one_hot = [x_cat[:, [j]] == np.unique(x_cat[:, j]) for j in range(x_cat.shape[1])]
-        points = np.hstack([x_num, *one_hot]).astype(np.float64)
-    else:
-        points = np.asarray(inputs, dtype=np.float64)
+    points = _points(inputs)
     target = target.numpy()
     distributions = np.zeros((len(target), n_classes))
     n_blocks = -(-len(target) // block_rows)
@@ -151,6 +212,10 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         ``criterion="threshold"``) found fewer than 1%% of the training rows
         confident enough to pseudo-label, so that another training phase
         would change little; those rows stay unlabeled.
+
+    propagation_trust_ : float
+        With ``adaptive_propagation``, the share of ``propagation_weight``
+        that label spreading kept (see that parameter); absent otherwise.
 
     pseudo_label_history_ : list of dict
         Per round: ``round``, ``n_pseudo_labeled`` (new this round),
@@ -241,6 +306,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         "mask_probability": [Interval(Real, 0, 1, closed="neither")],
         "propagation_weight": [Interval(Real, 0, 1, closed="both")],
         "propagation_space": [StrOptions({"input", "embedding"})],
+        "adaptive_propagation": ["boolean"],
         "retrieval_neighbors": [Interval(Integral, 0, None, closed="left")],
     }
     _passes_per_step = 2  # memory: labeled rows, then a strong view of as many more
@@ -286,6 +352,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         mask_probability=0.3,
         propagation_weight=0.5,
         propagation_space="input",
+        adaptive_propagation=False,
         retrieval_neighbors=0,
     ):
         super().__init__(
@@ -328,6 +395,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self.mask_probability = mask_probability
         self.propagation_weight = propagation_weight
         self.propagation_space = propagation_space
+        self.adaptive_propagation = adaptive_propagation
         self.retrieval_neighbors = retrieval_neighbors
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -482,9 +550,15 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self._stop_if_interrupted()
         n_classes = len(self.classes_)
         pool = np.flatnonzero(self.labeled_iter_ == -1)
-        spread = None
+        spread, spread_weight = None, self.propagation_weight
         if self.propagation_weight > 0 and len(pool) and self.max_iter != 0:
-            spread = spread_labels(train_inputs, train_target, n_classes, seed=seed)
+            if self.adaptive_propagation:
+                self.propagation_trust_ = spreading_trust(
+                    train_inputs, train_target, n_classes, seed=seed
+                )
+                spread_weight *= self.propagation_trust_
+            if spread_weight > 0:
+                spread = spread_labels(train_inputs, train_target, n_classes, seed=seed)
         # Round 1 runs even on an empty pool, so n_iter_ counts it (see Notes).
         while (len(pool) or self.n_iter_ == 0) and (
             self.max_iter is None or self.n_iter_ < self.max_iter
@@ -500,7 +574,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 points = self._network_outputs(train_inputs, embed=True)
                 spread = spread_labels(points, train_target, n_classes, seed=seed)
             if spread is not None:
-                w = self.propagation_weight
+                w = spread_weight
                 proba = (1 - w) * proba + w * spread[np.searchsorted(train_rows, pool)]
             self.n_iter_ += 1  # after the slow scoring, so Ctrl-C there leaves it right
             confidence, prediction = proba.max(axis=1), proba.argmax(axis=1)

@@ -225,3 +225,21 @@ def test_label_spreading_in_blocks_keeps_the_classes_apart():
         assert reached.mean() > 0.95
         assert np.mean(distributions[reached].argmax(axis=1) == clusters[reached]) > 0.99
     assert not np.allclose(whole, blocked)  # 8 graphs of 375 rows, not one
+
+
+def test_label_spreading_that_misleads_loses_its_weight():
+    # The class is the sign of one column; twenty noise columns make the
+    # nearest neighbours of a row arbitrary, while a linear model finds it.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 21))
+    y = (X[:, 0] > 0).astype(int)
+    y_partial = np.where(np.arange(400) < 60, y, -1)
+    misled = AttentionSelfTrainingClassifier(**SMALL, max_iter=1, adaptive_propagation=True)
+    misled.fit(X, y_partial)
+    assert misled.propagation_trust_ < 0.5
+
+
+def test_label_spreading_that_finds_the_classes_keeps_its_weight(few_labels):
+    X, _, y_partial, _, _ = few_labels
+    clf = AttentionSelfTrainingClassifier(**SMALL, max_iter=1, adaptive_propagation=True)
+    assert clf.fit(X, y_partial).propagation_trust_ == 1.0

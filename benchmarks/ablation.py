@@ -1,0 +1,62 @@
+"""Ablation table: skattn variants against a reference run, paired cell by cell.
+
+Each CSV holds the raw rows of ``semi_supervised.py`` (one skattn method).
+A cell is a (dataset, fraction, split); a variant is compared only on the
+cells it shares with the reference. Usage::
+
+    python benchmarks/ablation.py --reference defaults.csv \
+        --variant "retrieval_neighbors=32" retrieval.csv \
+        --variant "tol on the settled terms" plateau.csv --out ablation.md
+"""
+
+import argparse
+
+import pandas as pd
+
+KEYS = ["dataset", "fraction", "repeat"]
+
+
+def _skattn_rows(path):
+    rows = pd.read_csv(path)
+    return rows[rows["method"].str.startswith("skattn")].set_index(KEYS)
+
+
+def ablation(reference, variants):
+    """Markdown lines: per variant and fraction, the paired difference in test accuracy."""
+    lines = [
+        "| variant | labels | cells | datasets | difference +- s.e. (points) "
+        "| wins / losses (cells) | fit time / reference |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, rows in variants:
+        shared = rows.index.intersection(reference.index)
+        paired = rows.loc[shared, "test"] - reference.loc[shared, "test"]
+        for fraction, diff in paired.groupby(level="fraction"):
+            part = diff.index
+            ratio = rows.loc[part, "seconds"].sum() / reference.loc[part, "seconds"].sum()
+            lines.append(
+                f"| {name} | {100 * fraction:g}% | {len(diff)} "
+                f"| {diff.index.get_level_values('dataset').nunique()} "
+                f"| {diff.mean():+.2f} +- {diff.sem():.2f} "
+                f"| {int((diff > 0).sum())} / {int((diff < 0).sum())} | {ratio:.2f} |"
+            )
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", required=True)
+    parser.add_argument("--variant", nargs=2, action="append", metavar=("NAME", "CSV"))
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    reference = _skattn_rows(args.reference)
+    variants = [(name, _skattn_rows(path)) for name, path in args.variant]
+    text = "\n".join(ablation(reference, variants)) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
