@@ -252,7 +252,14 @@ def report(records):
             digits = 2 if label.startswith("gap") else 1
             cells = ["" if pd.isna(values.get(m)) else f"{values[m]:.{digits}f}" for m in methods]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines + against_best_anchor(records) + fit_times(records)) + "\n"
+    times = fit_times(records)
+    if times and records.attrs.get("merged"):
+        times.insert(
+            3,
+            "These rows come from several runs (`--from-csv`): fit times compare "
+            "fairly only between methods of the same run on an otherwise idle machine.\n",
+        )
+    return "\n".join(lines + against_best_anchor(records) + times) + "\n"
 
 
 def against_best_anchor(records):
@@ -397,6 +404,7 @@ def main():
         SKATTN_PARAMS[key] = ast.literal_eval(value)
     if args.from_csv:
         records = pd.concat([pd.read_csv(path) for path in args.from_csv], ignore_index=True)
+        records.attrs["merged"] = len(args.from_csv) > 1
     else:
         csv_path = args.out.rsplit(".", 1)[0] + ".csv" if args.out else None
         records = run(args.datasets, args.fractions, args.methods, args.repeats, csv_path)
