@@ -1,12 +1,15 @@
 """Ablation table: skattn variants against a reference run, paired cell by cell.
 
-Each CSV holds the raw rows of ``semi_supervised.py`` (one skattn method).
-A cell is a (dataset, fraction, split); a variant is compared only on the
-cells it shares with the reference. Usage::
+Each CSV holds raw rows of ``semi_supervised.py``; every skattn method in
+the ``--variants`` files is a variant (a run with ``--param`` names its
+method after the parameters). A cell is a (dataset, fraction, split); a
+variant is compared only on the cells it shares with the reference's single
+skattn method. Usage::
 
+    python benchmarks/semi_supervised.py --methods "skattn SelfTraining" \
+        --param retrieval_neighbors=32 --repeats 2 --out retrieval.md
     python benchmarks/ablation.py --reference defaults.csv \
-        --variant "retrieval_neighbors=32" retrieval.csv \
-        --variant "tol on the settled terms" plateau.csv --out ablation.md
+        --variants retrieval.csv --out ablation.md
 """
 
 import argparse
@@ -16,9 +19,9 @@ import pandas as pd
 KEYS = ["dataset", "fraction", "repeat"]
 
 
-def _skattn_rows(path):
-    rows = pd.read_csv(path)
-    return rows[rows["method"].str.startswith("skattn")].set_index(KEYS)
+def _skattn_rows(paths):
+    rows = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
+    return rows[rows["method"].str.startswith("skattn")]
 
 
 def ablation(reference, variants):
@@ -46,11 +49,12 @@ def ablation(reference, variants):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", required=True)
-    parser.add_argument("--variant", nargs=2, action="append", metavar=("NAME", "CSV"))
+    parser.add_argument("--variants", nargs="+", required=True, metavar="CSV")
     parser.add_argument("--out")
     args = parser.parse_args()
-    reference = _skattn_rows(args.reference)
-    variants = [(name, _skattn_rows(path)) for name, path in args.variant]
+    reference = _skattn_rows([args.reference]).set_index(KEYS)
+    rows = _skattn_rows(args.variants)
+    variants = [(name, part.set_index(KEYS)) for name, part in rows.groupby("method", sort=False)]
     text = "\n".join(ablation(reference, variants)) + "\n"
     print(text)
     if args.out:

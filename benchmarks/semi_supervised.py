@@ -167,6 +167,11 @@ def run(datasets, fractions, methods, n_repeats, csv_path=None):
                 }
                 unlabeled = y_partial == -1
                 for method in methods:
+                    label = method
+                    if SKATTN_PARAMS and method.startswith("skattn"):
+                        label += (
+                            " [" + ", ".join(f"{k}={v!r}" for k, v in SKATTN_PARAMS.items()) + "]"
+                        )
                     start, start_cpu = time.perf_counter(), time.process_time()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
@@ -181,7 +186,7 @@ def run(datasets, fractions, methods, n_repeats, csv_path=None):
                             dataset=name,
                             fraction=fraction,
                             repeat=repeat,
-                            method=method,
+                            method=label,
                             test=100 * inductive,
                             transductive=100 * transductive,
                             seconds=seconds,
@@ -189,7 +194,7 @@ def run(datasets, fractions, methods, n_repeats, csv_path=None):
                         )
                     )
                     print(
-                        f"{name:13s} f={fraction:<4} r={repeat} {method:20s} "
+                        f"{name:13s} f={fraction:<4} r={repeat} {label:20s} "
                         f"test {100 * inductive:5.1f}  trans {100 * transductive:5.1f}  "
                         f"{seconds:7.1f} s",
                         flush=True,
