@@ -88,7 +88,8 @@ _training_parameters = """lr : float, default=1e-3
     max_epochs : int or "auto", default={max_epochs}
         {max_epochs_doc}
         ``"auto"`` is 30 epochs on up to 2,048 training rows; on more rows,
-        as many as make about 240 optimiser steps, at least 5.
+        as many as make about 240 optimiser steps, at least 5 (for a
+        classifier with more than 8 classes, 240 x n_classes / 8 steps).
 
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training rows (stratified by

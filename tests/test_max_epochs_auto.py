@@ -88,3 +88,22 @@ def test_a_falling_loss_trains_up_to_max_epochs():
     )
     clf.fit(X, y)
     assert clf.n_iter_ == 8
+
+
+@pytest.mark.parametrize(("n_classes", "epochs"), [(2, 6), (24, 16)])
+def test_many_classes_get_more_steps(n_classes, epochs):
+    # 3000 rows in batches of 64: 240 steps in 6 epochs; 24 classes are
+    # three times 8, so three times the steps.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(3000, 2))
+    y = np.arange(3000) % n_classes
+    clf = AttentionClassifier(
+        d_token=8,
+        n_blocks=1,
+        batch_size=64,
+        max_epochs="auto",
+        early_stopping=False,
+        tol=None,
+        random_state=0,
+    )
+    assert clf.fit(X, y).n_iter_ == epochs
