@@ -122,3 +122,16 @@ def test_a_fitted_model_round_trips(moons, fitted, fmt, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
     for got, expected in zip(loaded.attended_rows(X), fitted.attended_rows(X), strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_bad_input_to_retrieval_gets_a_clear_error(moons, fitted):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, _, y_partial = moons
+    with pytest.raises(ValueError, match="features"):
+        fitted.attended_rows(X[:, :1])
+    with pytest.raises(NotFittedError):
+        AttentionSelfTrainingClassifier(retrieval_neighbors=4).attended_rows(X)
+    with pytest.raises(InvalidParameterError, match="retrieval_neighbors"):
+        AttentionSelfTrainingClassifier(retrieval_neighbors=-1).fit(X, y_partial)
