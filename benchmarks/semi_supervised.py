@@ -148,7 +148,7 @@ METHODS = {
 }
 
 
-def run(datasets, fractions, methods, n_repeats, csv_path=None):
+def run(datasets, fractions, methods, n_repeats, csv_path=None, first_repeat=0):
     """Fit every method on every split; with ``csv_path``, the rows so far are
     written there after each fit, so a long run that is stopped keeps them."""
     records = []
@@ -156,6 +156,8 @@ def run(datasets, fractions, methods, n_repeats, csv_path=None):
         X, y = load(name)
         for fraction in fractions:
             for repeat, train, test, y_partial in splits(y, fraction, n_repeats):
+                if repeat < first_repeat:  # made by an earlier run
+                    continue
                 enc = encoder(X).fit(X.iloc[train])
                 data = {
                     "X_train": X.iloc[train],
@@ -400,6 +402,7 @@ def main():
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.10, 0.01])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--repeats", type=int, default=N_SPLITS)
+    parser.add_argument("--first-repeat", type=int, default=0, help="skip the splits before it")
     parser.add_argument("--out", help="write the markdown report here (and a .csv beside it)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--from-csv", nargs="+", metavar="CSV", help="report these raw rows")
@@ -412,7 +415,9 @@ def main():
         records.attrs["merged"] = len(args.from_csv) > 1
     else:
         csv_path = args.out.rsplit(".", 1)[0] + ".csv" if args.out else None
-        records = run(args.datasets, args.fractions, args.methods, args.repeats, csv_path)
+        records = run(
+            args.datasets, args.fractions, args.methods, args.repeats, csv_path, args.first_repeat
+        )
     text = report(records)
     print(text)
     if args.out:

@@ -244,7 +244,7 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
         the clusters before the network does; the network corrects the
         graph where distances mislead. 0 turns it off.
 
-    adaptive_propagation : bool, default=False
+    adaptive_propagation : bool, default=True
         Weigh label spreading by how well it predicts held-out labels: the
         labeled rows are cross-validated (up to 5 folds) with spreading and
         with a logistic regression; ``propagation_weight`` is kept in full

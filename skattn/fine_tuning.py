@@ -325,7 +325,7 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         mask_probability=0.3,
         propagation_weight=0.5,
         propagation_space="input",
-        adaptive_propagation=False,
+        adaptive_propagation=True,
         retrieval_neighbors=0,
     ):
         super().__init__(
