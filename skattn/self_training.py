@@ -60,9 +60,10 @@ def spreading_trust(inputs, target, n_classes, *, seed=0):
     Examples
     --------
     >>> import torch
-    >>> inputs = {"x_num": torch.tensor([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]]),
-    ...           "x_cat": torch.zeros(6, 0, dtype=torch.long)}
-    >>> spreading_trust(inputs, torch.tensor([0, 0, -1, 1, 1, -1]), 2)
+    >>> x = torch.cat([torch.linspace(0, 1, 10), torch.linspace(5, 6, 10)])
+    >>> inputs = {"x_num": x.unsqueeze(1), "x_cat": torch.zeros(20, 0, dtype=torch.long)}
+    >>> target = torch.tensor([0] * 4 + [-1] * 6 + [1] * 4 + [-1] * 6)
+    >>> spreading_trust(inputs, target, 2)  # two clusters, one per class
     1.0
     """
     target = np.asarray(target)
