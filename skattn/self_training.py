@@ -551,15 +551,17 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self._stop_if_interrupted()
         n_classes = len(self.classes_)
         pool = np.flatnonzero(self.labeled_iter_ == -1)
-        spread, spread_weight = None, self.propagation_weight
+        spread, spread_weight = None, 0.0
         if self.propagation_weight > 0 and len(pool) and self.max_iter != 0:
+            spread_weight = self.propagation_weight
+            points = _points(train_inputs)  # once, for the trust test and the spreading
             if self.adaptive_propagation:
                 self.propagation_trust_ = spreading_trust(
-                    train_inputs, train_target, n_classes, seed=seed
+                    points, train_target, n_classes, seed=seed
                 )
                 spread_weight *= self.propagation_trust_
-            if spread_weight > 0:
-                spread = spread_labels(train_inputs, train_target, n_classes, seed=seed)
+            if spread_weight > 0 and self.propagation_space == "input":
+                spread = spread_labels(points, train_target, n_classes, seed=seed)
         # Round 1 runs even on an empty pool, so n_iter_ counts it (see Notes).
         while (len(pool) or self.n_iter_ == 0) and (
             self.max_iter is None or self.n_iter_ < self.max_iter
@@ -569,7 +571,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 train_target[pseudo_positions].numpy(), minlength=n_classes
             )
             proba = self._proba_of_rows(train_inputs, np.searchsorted(train_rows, pool))
-            if spread is not None and self.propagation_space == "embedding":
+            if spread_weight > 0 and self.propagation_space == "embedding":
                 # The network's representation changes every round: spread anew
                 # over it, from the labels and the pseudo-labels so far.
                 points = self._network_outputs(train_inputs, embed=True)
