@@ -4,7 +4,8 @@ Each CSV holds raw rows of ``semi_supervised.py``; every skattn method in
 the ``--variants`` files is a variant (a run with ``--param`` names its
 method after the parameters). A cell is a (dataset, fraction, split); a
 variant is compared only on the cells it shares with the reference's single
-skattn method. Usage::
+skattn method (``--reference-method``, where the reference file holds
+several, as the suite's results table does). Usage::
 
     python benchmarks/semi_supervised.py --methods "skattn SelfTraining" \
         --param retrieval_neighbors=32 --repeats 2 --out retrieval.md
@@ -50,9 +51,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", required=True)
     parser.add_argument("--variants", nargs="+", required=True, metavar="CSV")
+    parser.add_argument("--reference-method", default="skattn SelfTraining")
     parser.add_argument("--out")
     args = parser.parse_args()
-    reference = _skattn_rows([args.reference]).set_index(KEYS)
+    reference = _skattn_rows([args.reference])
+    if reference["method"].nunique() > 1:
+        reference = reference[reference["method"] == args.reference_method]
+    reference = reference.set_index(KEYS)
     rows = _skattn_rows(args.variants)
     variants = [(name, part.set_index(KEYS)) for name, part in rows.groupby("method", sort=False)]
     text = "\n".join(ablation(reference, variants)) + "\n"

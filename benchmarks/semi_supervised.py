@@ -25,6 +25,14 @@ less. Speed study, split 0 only::
     python benchmarks/semi_supervised.py --repeats 1 \
         --methods "skattn SelfTraining" "SelfTr(HGB)" --out fit_time.md
 
+``--plot FIGURE.png`` draws test accuracy against the number of labeled
+rows, one panel per dataset, for the figure of the user guide::
+
+    python benchmarks/semi_supervised.py --datasets breast_cancer digits vehicle \
+        --fractions 0.01 0.02 0.05 0.1 0.2 --repeats 3 --methods "skattn SelfTraining" \
+        "skattn labels" "LabelSpr(knn)" "MLP labels" "LogReg labels" "SelfTr(HGB)" \
+        --out label_curve.md --plot label_curve.png
+
 Next to the oracle, the report's ``best per dataset (hindsight)`` column is a
 reference, not a method: on each dataset, the best test accuracy of any
 method other than the oracle, as if one knew in advance which to pick. Its
@@ -187,6 +195,7 @@ def run(datasets, fractions, methods, n_repeats, csv_path=None, first_repeat=0):
                             n_rows=len(y),
                             dataset=name,
                             fraction=fraction,
+                            n_labeled=int((y_partial != -1).sum()),
                             repeat=repeat,
                             method=label,
                             test=100 * inductive,
@@ -396,6 +405,41 @@ def fit_times(records):
     return lines
 
 
+def plot(records, path):
+    """Test accuracy against the number of labeled rows, one panel per dataset."""
+    import matplotlib.pyplot as plt
+
+    records = records.copy()
+    if "n_labeled" not in records:  # rows of runs made before the column existed
+        records["n_labeled"] = records["fraction"] * records["n_rows"] * 0.75
+    datasets = list(records["dataset"].unique())
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6))
+    for ax, dataset in zip(np.atleast_1d(axes), datasets, strict=True):
+        part = records[records["dataset"] == dataset]
+        curves = part.groupby(["method", "fraction"])[["n_labeled", "test"]].mean()
+        for method in part["method"].unique():
+            curve = curves.loc[method]
+            ours = method.startswith("skattn")
+            ax.plot(
+                curve["n_labeled"],
+                curve["test"],
+                marker="o" if ours else ".",
+                linewidth=2.2 if ours else 1.2,
+                linestyle="-" if ours else "--",
+                label=method,
+            )
+        ax.set_xscale("log")
+        ax.set_title(f"{dataset} ({part['n_rows'].iloc[0]} rows)")
+        ax.set_xlabel("labeled training rows")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel("test accuracy %")
+    np.atleast_1d(axes)[-1].legend(fontsize=8, loc="lower right")
+    figure.suptitle(f"Accuracy against labels, mean of {records['repeat'].nunique()} splits")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
@@ -406,6 +450,7 @@ def main():
     parser.add_argument("--out", help="write the markdown report here (and a .csv beside it)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--from-csv", nargs="+", metavar="CSV", help="report these raw rows")
+    parser.add_argument("--plot", metavar="PNG", help="draw accuracy against labeled rows here")
     args = parser.parse_args()
     for item in args.param:
         key, value = item.split("=", 1)
@@ -424,6 +469,8 @@ def main():
         with open(args.out, "w") as f:
             f.write(text)
         records.to_csv(args.out.rsplit(".", 1)[0] + ".csv", index=False)
+    if args.plot:
+        plot(records, args.plot)
 
 
 if __name__ == "__main__":

@@ -243,3 +243,17 @@ def test_label_spreading_that_finds_the_classes_keeps_its_weight(few_labels):
     X, _, y_partial, _, _ = few_labels
     clf = AttentionSelfTrainingClassifier(**SMALL, max_iter=1, adaptive_propagation=True)
     assert clf.fit(X, y_partial).propagation_trust_ == 1.0
+
+
+def test_spreading_trust_on_more_rows_than_a_block():
+    from skattn.self_training import spreading_trust
+
+    rng = np.random.RandomState(0)
+    clusters = np.arange(3000) % 2
+    clustered = rng.normal(size=(3000, 2)) + 6 * clusters[:, None]
+    # The class is the sign of one column, hidden among twenty noise columns.
+    noisy = rng.normal(size=(3000, 21))
+    sign = (noisy[:, 0] > 0).astype(int)
+    labeled = rng.rand(3000) < 0.3
+    assert spreading_trust(clustered, np.where(labeled, clusters, -1), 2, block_rows=400) == 1.0
+    assert spreading_trust(noisy, np.where(labeled, sign, -1), 2, block_rows=400) < 0.5
