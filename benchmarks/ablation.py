@@ -26,25 +26,69 @@ def _skattn_rows(paths):
 
 
 def ablation(reference, variants):
-    """Markdown lines: per variant and fraction, the paired difference in test accuracy."""
+    """Markdown lines: per variant and fraction, the paired difference in test accuracy.
+
+    Fit time is compared as wall time and as CPU time (``cpu``); the latter
+    is the one to read when the variant and the reference ran at different
+    times on a shared machine.
+    """
     lines = [
         "| variant | labels | cells | datasets | difference +- s.e. (points) "
-        "| wins / losses (cells) | fit time / reference |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| wins / losses (cells) | fit time / reference | CPU time / reference |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, rows in variants:
-        shared = rows.index.intersection(reference.index)
-        paired = rows.loc[shared, "test"] - reference.loc[shared, "test"]
-        for fraction, diff in paired.groupby(level="fraction"):
+        for fraction, diff in _paired(rows, reference).groupby(level="fraction"):
             part = diff.index
-            ratio = rows.loc[part, "seconds"].sum() / reference.loc[part, "seconds"].sum()
             lines.append(
                 f"| {name} | {100 * fraction:g}% | {len(diff)} "
                 f"| {diff.index.get_level_values('dataset').nunique()} "
                 f"| {diff.mean():+.2f} +- {diff.sem():.2f} "
-                f"| {int((diff > 0).sum())} / {int((diff < 0).sum())} | {ratio:.2f} |"
+                f"| {int((diff > 0).sum())} / {int((diff < 0).sum())} "
+                f"| {_ratio(rows, reference, part, 'seconds')} "
+                f"| {_ratio(rows, reference, part, 'cpu')} |"
             )
     return lines
+
+
+def per_dataset(reference, variants):
+    """Markdown lines: each variant's paired difference per dataset and fraction."""
+    lines = []
+    for name, rows in variants:
+        paired = _paired(rows, reference)
+        fractions = sorted(paired.index.get_level_values("fraction").unique())
+        lines += [
+            "",
+            f"{name} minus the reference, mean +- s.e. over splits (points), and CPU time "
+            "/ reference:",
+            "",
+            "| dataset | "
+            + " | ".join(f"{100 * f:g}% labels | CPU ratio" for f in fractions)
+            + " |",
+            "| --- |" + " --- | --- |" * len(fractions),
+        ]
+        for dataset, by_dataset in paired.groupby(level="dataset"):
+            cells = [dataset]
+            for fraction in fractions:
+                diff = by_dataset.xs(fraction, level="fraction", drop_level=False)
+                error = f" +- {diff.sem():.1f}" if len(diff) > 1 else ""
+                cells += [
+                    f"{diff.mean():+.1f}{error}" if len(diff) else "",
+                    _ratio(rows, reference, diff.index, "cpu") if len(diff) else "",
+                ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _paired(rows, reference):
+    shared = rows.index.intersection(reference.index)
+    return rows.loc[shared, "test"] - reference.loc[shared, "test"]
+
+
+def _ratio(rows, reference, cells, column):
+    if column not in rows or column not in reference:
+        return ""
+    return f"{rows.loc[cells, column].sum() / reference.loc[cells, column].sum():.2f}"
 
 
 def main():
@@ -52,6 +96,7 @@ def main():
     parser.add_argument("--reference", required=True)
     parser.add_argument("--variants", nargs="+", required=True, metavar="CSV")
     parser.add_argument("--reference-method", default="skattn SelfTraining")
+    parser.add_argument("--per-dataset", action="store_true", help="add a table per variant")
     parser.add_argument("--out")
     args = parser.parse_args()
     reference = _skattn_rows([args.reference])
@@ -60,7 +105,10 @@ def main():
     reference = reference.set_index(KEYS)
     rows = _skattn_rows(args.variants)
     variants = [(name, part.set_index(KEYS)) for name, part in rows.groupby("method", sort=False)]
-    text = "\n".join(ablation(reference, variants)) + "\n"
+    lines = ablation(reference, variants)
+    if args.per_dataset:
+        lines += per_dataset(reference, variants)
+    text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
         with open(args.out, "w") as f:
