@@ -104,6 +104,7 @@ def main():
         reference = reference[reference["method"] == args.reference_method]
     reference = reference.set_index(KEYS)
     rows = _skattn_rows(args.variants)
+    rows = rows[rows["method"] != args.reference_method]  # a file may hold both
     variants = [(name, part.set_index(KEYS)) for name, part in rows.groupby("method", sort=False)]
     lines = ablation(reference, variants)
     if args.per_dataset:

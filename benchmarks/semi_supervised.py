@@ -408,6 +408,7 @@ def fit_times(records):
 def plot(records, path):
     """Test accuracy against the number of labeled rows, one panel per dataset."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     records = records.copy()
     if "n_labeled" not in records:  # rows of runs made before the column existed
@@ -429,6 +430,10 @@ def plot(records, path):
                 label=method,
             )
         ax.set_xscale("log")
+        # One tick per label fraction, at its mean number of labeled rows.
+        ticks = part.groupby("fraction")["n_labeled"].mean().round()
+        ax.set_xticks(ticks, [f"{t:.0f}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{dataset} ({part['n_rows'].iloc[0]} rows)")
         ax.set_xlabel("labeled training rows")
         ax.grid(alpha=0.3)
