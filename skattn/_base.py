@@ -1,12 +1,16 @@
-"""Machinery shared by every skattn estimator.
+"""Machinery shared by every skattn estimator: the one fit pipeline.
 
-The base class owns the public ``fit`` (validation, seeding, device, the
-validation split, building and training the skorch net) and the forward pass
-used by ``predict``; each estimator implements :meth:`_check_targets`.
+Each estimator declares what its fit trains as a :class:`FitJob` (targets,
+weights, which rows may validate, the output size, the objective, and what
+training follows the first phase); :meth:`BaseAttentionEstimator._fit`
+runs it: validate, encode the columns, hold out validation rows, build the
+net (:func:`skattn.training.make_net`), train, and handle Ctrl-C. The base
+also owns the forward pass used by ``predict``.
 """
 
-import contextlib
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,34 +21,23 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted
 
-from . import __version__
+from . import _persistence
 from ._arrays import resolve_tokenizer
 from ._data import check_X, make_encoder
+from ._device import resolve_device, seeded
 from ._memory import INFERENCE_BYTES, USABLE_SHARE, NetworkShape, available_bytes, rows_within
+from ._version import __version__
 from .exceptions import FitInterruptedWarning, InconsistentVersionWarning, InsufficientMemoryError
-from .nn import ATTENTION_KINDS, TOKENIZER_KINDS
-from .training import ProgressBar, join_processes, make_net
-
-
-def resolve_device(device: str) -> str:
-    """Turn the ``device`` hyperparameter into a concrete torch device string.
-
-    ``"auto"`` is CUDA when available, else the CPU. A CUDA device asked for
-    on a machine without CUDA is an error, not a silent fallback.
-    """
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device={device!r} is not a torch device: {error}") from None
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available on this "
-            "machine; use device='auto' or device='cpu'."
-        )
-    return str(parsed)
-
+from .nn import ATTENTION_KINDS, TOKENIZER_KINDS, FTTransformer
+from .training import (
+    NetJob,
+    Objective,
+    ProgressBar,
+    Schedule,
+    TabularNet,
+    join_processes,
+    make_net,
+)
 
 # With fewer rows, the held-out tenth is too small a sample to stop on: on 10%
 # of breast cancer (4 held-out rows) it stopped at epoch 15 and cost 5 points.
@@ -139,11 +132,11 @@ def labeled_mask(y) -> np.ndarray:
 
 
 def select_rows(inputs, target, rows):
-    """Tensors of the given rows: ``({name: tensor}, target tensor)``."""
+    """Tensors of the given rows: ``({name: tensor}, target tensor or None)``."""
     rows = torch.as_tensor(rows)
     return (
         {key: torch.as_tensor(value)[rows] for key, value in inputs.items()},
-        torch.as_tensor(target)[rows],
+        None if target is None else torch.as_tensor(target)[rows],
     )
 
 
@@ -175,13 +168,51 @@ def inference_batches(inputs, device, size=None):
         yield {key: value.to(device, non_blocking=to_gpu) for key, value in batch.items()}
 
 
-@contextlib.contextmanager
-def seeded(seed: int, device: str):
-    """Seed torch for the block and restore the global RNG state afterwards."""
-    devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
+@dataclass(frozen=True)
+class FitJob:
+    """What one fit trains, as an estimator declares it in ``_job``.
+
+    :meth:`BaseAttentionEstimator._fit` runs it. Arrays are aligned with
+    the rows of X.
+
+    Parameters
+    ----------
+    target : ndarray or None
+        What the loss compares the output with (class indices, -1 where a
+        row has no label; a scaled regression target); None for an
+        objective that needs no target (pretraining).
+    sample_weight : ndarray of shape (n_rows,)
+    d_out : int
+        Outputs of the network's head.
+    objective : Objective
+        The net class, the per-row loss and the net's own loss terms.
+    validation_rows : ndarray or None, default=None
+        The rows that may be held out for early stopping; None: any row.
+    stratify : ndarray or None, default=None
+        Classes of ``validation_rows`` (of all rows when None), to hold out
+        each class in proportion.
+    inputs : mapping, default={}
+        Per-row inputs beyond the encoded columns (e.g. ``"unlabeled"``).
+    module_params : mapping, default={}
+        Keyword arguments of the network beyond its shape.
+    passes_per_step : int, default=1
+        Forward passes a training step makes over a batch (memory check).
+    rounds : object or None, default=None
+        Training after the first phase: ``rounds.run(net, X, y)`` trains the
+        net further, yielding after each phase, and ``rounds.finish(estimator,
+        interrupted)`` sets what the rounds fitted.
+    """
+
+    target: np.ndarray | None
+    sample_weight: np.ndarray
+    d_out: int
+    objective: Objective
+    validation_rows: np.ndarray | None = None
+    stratify: np.ndarray | None = None
+    inputs: Mapping[str, np.ndarray] = field(default_factory=dict)
+    module_params: Mapping = field(default_factory=dict)
+    passes_per_step: int = 1
+    rounds: object = None
 
 
 class BaseAttentionEstimator(BaseEstimator):
@@ -336,26 +367,59 @@ class BaseAttentionEstimator(BaseEstimator):
         >>> loaded.classes_
         array([0, 1, 2])
         """
-        # Imported here: the persistence module sits above the estimators.
-        from ._persistence import save
+        _persistence.save(self, path)
 
-        save(self, path)
+    def _fit(self, X, y=None, sample_weight=None, *, weights=None):
+        """The fit of every estimator: validate, declare the job, train it.
 
-    def _fit(self, X, y, sample_weight):
-        """Validate, then train; the template behind the supervised ``fit``."""
-        X, sample_weight = self._validate_fit_input(X, y, sample_weight)
-        target, sample_weight, stratify, d_out = self._check_targets(y, sample_weight)
-        inputs, seed = self._prepare(X, sample_weight)
-        train_rows, valid_rows = self._split(stratify, seed, len(target))
-        train = select_rows(inputs, target, train_rows)
-        valid = None if valid_rows is None else select_rows(inputs, target, valid_rows)
+        ``weights`` is where the network starts when not from scratch (a
+        fine-tuner's pretrained model): ``weights.tokenizer`` (or None),
+        ``weights.encoder(X, sample_weight, seed)`` returns the fitted column
+        handling, ``weights.module(params)`` the network class and its
+        keyword arguments, ``weights.net_options(n_parts_epochs)`` the
+        encoder learning rate and callbacks, and ``weights.initialise(net)``
+        loads the weights into the new net.
+        """
+        if y is None and self.__sklearn_tags__().target_tags.required:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        X = self._check_fit_X(X, None if weights is None else weights.tokenizer)
+        sample_weight = self._check_sample_weight(X, y, sample_weight)
+        job = self._job(X, y, sample_weight)
+        inputs, seed = self._prepare(X, job, weights)
+        train_rows, valid_rows = self._split(job, seed, len(job.sample_weight))
+        train = select_rows(inputs, job.target, train_rows)
+        valid = None if valid_rows is None else select_rows(inputs, job.target, valid_rows)
         with seeded(seed, self.device_):
-            self.net_ = self._make_net(d_out, valid, seed, len(train_rows))
-            self.net_.fit(*train)
+            self.net_ = self._make_net(job, valid, seed, len(train_rows), weights)
+            interrupted = self._train(job, train)
         self.n_iter_ = self._completed_epochs()
-        self._warn_if_interrupted()
+        if job.rounds is not None:
+            job.rounds.finish(self, interrupted)
         self._set_feature_importances(inputs)
         return self
+
+    def _train(self, job, train):
+        """Train the net, then the job's rounds; True if Ctrl-C ended it, with a warning.
+
+        skorch ends a training phase quietly on Ctrl-C (the net tells:
+        ``interrupted_``); between phases (spreading labels, scoring rows)
+        the KeyboardInterrupt arrives here. Either way the weights learned so
+        far stand, and no further phase runs.
+        """
+        try:
+            self.net_.fit(*train)
+            if not self.net_.interrupted_ and job.rounds is not None:
+                for _ in job.rounds.run(self.net_, *train):
+                    if self.net_.interrupted_:
+                        break
+            if not self.net_.interrupted_:
+                return False
+        except KeyboardInterrupt:
+            pass
+        self._warn_interrupted()
+        return True
 
     def _warm(self) -> bool:
         """Whether this fit starts from the fitted network (``warm_start``)."""
@@ -364,11 +428,6 @@ class BaseAttentionEstimator(BaseEstimator):
     def _completed_epochs(self) -> int:
         # An interrupted epoch has a row in skorch's history but no losses.
         return sum("train_loss" in epoch for epoch in self.net_.history)
-
-    def _warn_if_interrupted(self):
-        """After training: say so if Ctrl-C ended it (skorch ends training quietly)."""
-        if self.net_.interrupted_:
-            self._warn_interrupted()
 
     def _warn_interrupted(self):
         warnings.warn(
@@ -383,98 +442,136 @@ class BaseAttentionEstimator(BaseEstimator):
     def _set_feature_importances(self, inputs):
         """Hook run after training; :class:`ExplainMixin` sets ``feature_importances_``."""
 
-    def _validate_fit_input(self, X, y, sample_weight):
-        """Check X, y's presence and length, and sample_weight (a copy, max 1)."""
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        X = self._check_fit_X(X)
-        check_consistent_length(X, y)
+    def _check_sample_weight(self, X, y, sample_weight):
+        """Check y's length, and sample_weight (a copy, max 1)."""
+        if y is not None:
+            check_consistent_length(X, y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
         )
         # Losses divide by a batch's total weight, so only ratios count; in units of
         # the largest weight they survive float32 (where 1e300 is inf and 1e-50 is 0).
-        return X, sample_weight / sample_weight.max()
+        return sample_weight / sample_weight.max()
 
-    def _check_fit_X(self, X):
-        """Validate the training X and resolve ``tokenizer_``."""
+    def _check_fit_X(self, X, tokenizer=None):
+        """Validate the training X and resolve ``tokenizer_`` (``tokenizer``: a pretrained one)."""
         if self._warm():
             return check_X(self, X, reset=False)
-        self._check_network_shape()
-        tokenizer = self._resolve_tokenizer(X)
-        X = check_X(self, X, reset=True, tokenizer=tokenizer)
-        self.tokenizer_ = tokenizer
-        return X
-
-    def _resolve_tokenizer(self, X):
-        return resolve_tokenizer(self.tokenizer, X)
-
-    def _check_network_shape(self):
         if self.d_token % self.n_heads:
             raise ValueError(
                 f"d_token={self.d_token} must be divisible by n_heads={self.n_heads}."
             )
+        tokenizer = tokenizer or resolve_tokenizer(self.tokenizer, X)
+        X = check_X(self, X, reset=True, tokenizer=tokenizer)
+        self.tokenizer_ = tokenizer
+        return X
 
-    def _prepare(self, X, sample_weight):
+    def _prepare(self, X, job, weights):
         """Resolve the device, draw the seed, learn the encoding of X's columns.
 
-        Returns the encoded inputs (NumPy arrays, ``sample_weight`` included)
-        and the seed.
+        Returns the encoded inputs (NumPy arrays, the job's per-row inputs
+        and ``sample_weight`` included) and the seed.
         """
         self.device_ = resolve_device(self.device)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if self.data_parallel:
             self.device_, seed = join_processes(self.device_, seed)
         if not self._warm():
-            self.encoder_ = self._fit_encoder(X, sample_weight, seed)
+            if weights is None:
+                self.encoder_ = make_encoder(self.tokenizer_, self.patch_size).fit(
+                    X, job.sample_weight
+                )
+            else:
+                self.encoder_ = weights.encoder(X, job.sample_weight, seed)
             self.max_tokens_, self.n_latents_ = resolve_max_tokens(
                 self.max_tokens,
                 self.tokenizer_,
                 self.encoder_.tokenizer_params().get("n_num_features", 0),
             )
         inputs = self.encoder_.transform(X)
-        inputs["sample_weight"] = sample_weight.astype(np.float32)
+        inputs.update(job.inputs)
+        inputs["sample_weight"] = job.sample_weight.astype(np.float32)
         return inputs, seed
 
-    def _fit_encoder(self, X, sample_weight, seed):
-        """Learn the column handling; fine-tuning takes it from the pretrained model."""
-        return make_encoder(self.tokenizer_, self.patch_size).fit(X, sample_weight)
-
-    def _make_net(self, d_out, valid, seed, n_train, *, reconstruction=False, **net):
-        """The skorch net; ``net`` holds ``net_class``, ``net_params``, ``encoder_lr``.
-
-        With ``warm_start``, the network of the previous fit, weights included.
-        """
+    def _make_net(self, job, valid, seed, n_train, weights=None):
+        """The skorch net for the job; with ``warm_start``, the previous fit's, weights and all."""
         previous = self.net_ if self._warm() else None
-        if previous is None:
-            module_params = self._module_params(d_out)
+        if previous is not None:
+            module, module_params = previous.module, previous.get_params_for("module")
         else:
-            module_params = previous.get_params_for("module")
-            net["module"] = previous.module
-        module_params["reconstruction"] = reconstruction
-        if self.verbose == 1:
-            progress = ("progress", ProgressBar(type(self).__name__))
-            net["extra_callbacks"] = [*net.get("extra_callbacks", ()), progress]
+            module, module_params = (
+                FTTransformer,
+                dict(
+                    **self.encoder_.tokenizer_params(),
+                    n_latents=self.n_latents_,
+                    d_out=job.d_out,
+                    d_token=self.d_token,
+                    n_blocks=self.n_blocks,
+                    n_heads=self.n_heads,
+                    d_ffn_factor=self.d_ffn_factor,
+                    attention_dropout=self.attention_dropout,
+                    ffn_dropout=self.ffn_dropout,
+                    residual_dropout=self.residual_dropout,
+                    attention=self.attention,
+                    **job.module_params,
+                ),
+            )
+            if weights is not None:
+                module, module_params = weights.module(module_params)
+        if module is FTTransformer:
+            module_params["reconstruction"] = job.objective.reconstruction
         batch_size, max_epochs = self._schedule(n_train)
-        batch_size = self._batch_that_fits(module_params, batch_size, n_train)
-        new = self._net_for(
-            module_params,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            seed=seed,
-            valid=valid,
-            **net,
+        encoder_lr, callbacks = (
+            (None, ()) if weights is None else weights.net_options(max_epochs, previous)
         )
+        if self.verbose == 1:
+            callbacks = (*callbacks, ("progress", ProgressBar(type(self).__name__)))
+        batch_size = self._batch_that_fits(module_params, batch_size, n_train, job.passes_per_step)
+        schedule = self._training_schedule(
+            batch_size=batch_size, max_epochs=max_epochs, seed=seed, encoder_lr=encoder_lr
+        )
+        new = make_net(NetJob(module_params, job.objective, schedule, module, callbacks), valid)
         if previous is not None:
             new.initialize()
             # A head the new objective adds (or drops) is the only difference.
             new.module_.load_state_dict(previous.module_.state_dict(), strict=False)
             new.warm_start = True  # fit() keeps the loaded weights
+        elif weights is not None:
+            weights.initialise(new)
         return new
 
-    def _batch_that_fits(self, module_params, batch_size, n_train):
+    def _training_schedule(self, *, batch_size, max_epochs, seed, encoder_lr=None):
+        """This estimator's training hyperparameters as a :class:`Schedule`, on ``device_``."""
+        return Schedule(
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            encoder_lr=encoder_lr,
+            device=self.device_,
+            mixed_precision=self.mixed_precision,
+            data_parallel=self.data_parallel,
+            # 1 draws a bar in a terminal; from 2 on, skorch logs a line per epoch.
+            verbose=int(self.verbose >= 2),
+            random_state=seed,
+        )
+
+    def _inference_net(self, module_params, *, batch_size, max_epochs, seed):
+        """A net that holds a saved network for prediction (:func:`skattn.load`)."""
+        return make_net(
+            NetJob(
+                module_params=module_params,
+                # Never trained: a fit builds its own net from its job.
+                objective=Objective(TabularNet, torch.nn.MSELoss),
+                schedule=self._training_schedule(
+                    batch_size=batch_size, max_epochs=max_epochs, seed=seed
+                ),
+            )
+        )
+
+    def _batch_that_fits(self, module_params, batch_size, n_train, passes_per_step):
         """``batch_size``, checked against the memory a training step would take.
 
         ``batch_size="auto"`` shrinks, with a warning, to what fits; an
@@ -483,7 +580,7 @@ class BaseAttentionEstimator(BaseEstimator):
         if "n_blocks" not in module_params:  # an external torch module: its own business
             return batch_size
         shape = NetworkShape.from_params(module_params)
-        per_row = shape.bytes_per_row(training=True) * getattr(self, "_passes_per_step", 1)
+        per_row = shape.bytes_per_row(training=True) * passes_per_step
         rows = min(batch_size, n_train)
         budget = int(USABLE_SHARE * available_bytes(self.device_))
         if rows * per_row <= budget:
@@ -536,58 +633,16 @@ class BaseAttentionEstimator(BaseEstimator):
             self.max_epochs, n_train, batch_size, n_classes=max(1, n_classes)
         )
 
-    def _net_for(self, module_params, *, batch_size, max_epochs, seed, valid=None, **net):
-        """:func:`make_net` with this estimator's training hyperparameters, on ``device_``."""
-        return make_net(
-            module_params=module_params,
-            criterion=self._criterion,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            valid_data=valid,
-            device=self.device_,
-            mixed_precision=self.mixed_precision,
-            data_parallel=self.data_parallel,
-            # 1 draws a bar in a terminal; from 2 on, skorch logs a line per epoch.
-            verbose=int(self.verbose >= 2),
-            random_state=seed,
-            **net,
-        )
-
-    def _progress(self, description, epochs):
-        """Label the next training phase on the progress bar (``verbose=1``)."""
-        callbacks = dict(self.net_.callbacks_)
-        if "progress" in callbacks:
-            callbacks["progress"].next_phase(description, epochs)
-
-    def _module_params(self, d_out) -> dict:
-        return dict(
-            **self.encoder_.tokenizer_params(),
-            n_latents=self.n_latents_,
-            d_out=d_out,
-            d_token=self.d_token,
-            n_blocks=self.n_blocks,
-            n_heads=self.n_heads,
-            d_ffn_factor=self.d_ffn_factor,
-            attention_dropout=self.attention_dropout,
-            ffn_dropout=self.ffn_dropout,
-            residual_dropout=self.residual_dropout,
-            attention=self.attention,
-        )
-
-    def _split(self, stratify, seed, n_rows, candidates=None):
+    def _split(self, job, seed, n_rows):
         """Choose the early-stopping rows: ``(train_rows, valid_rows)``, sorted.
 
-        Validation rows are drawn from ``candidates`` (row indices; all rows
-        by default), stratified by ``stratify`` (aligned with the candidates)
-        where every class has two rows to spare. ``valid_rows`` is None
-        without early stopping; ``"auto"`` needs ``AUTO_EARLY_STOPPING_ROWS``
-        candidates.
+        Validation rows are drawn from the job's ``validation_rows`` (all
+        rows by default), stratified by its ``stratify`` where every class
+        has two rows to spare. ``valid_rows`` is None without early
+        stopping; ``"auto"`` needs ``AUTO_EARLY_STOPPING_ROWS`` candidates.
         """
-        rows = np.arange(n_rows) if candidates is None else candidates
+        rows = np.arange(n_rows) if job.validation_rows is None else job.validation_rows
+        stratify = job.stratify
         enabled = self.early_stopping is True or (
             self.early_stopping == "auto" and len(rows) >= AUTO_EARLY_STOPPING_ROWS
         )

@@ -28,32 +28,18 @@ import torch
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from . import __version__
 from ._arrays import ArrayEncoder
-from ._base import seeded
 from ._data import TabularEncoder
-from .fine_tuning import FineTuneClassifier, FineTuneRegressor
+from ._device import seeded
+from ._registry import ESTIMATORS
+from ._version import __version__
 from .nn import FTTransformer
-from .pretraining import MaskedAttentionPretrainer
-from .self_training import AttentionSelfTrainingClassifier
-from .supervised import AttentionClassifier, AttentionRegressor
 
 FORMAT = "skattn"
 FORMAT_VERSION = 1
 _TAG = "$type"
 
-# The only classes a file can name.
-ESTIMATORS = {
-    cls.__name__: cls
-    for cls in (
-        AttentionClassifier,
-        AttentionRegressor,
-        AttentionSelfTrainingClassifier,
-        MaskedAttentionPretrainer,
-        FineTuneClassifier,
-        FineTuneRegressor,
-    )
-}
+# The only classes a file can name: ESTIMATORS (registered by each estimator) and these.
 _OBJECTS = {cls.__name__: cls for cls in (TabularEncoder, ArrayEncoder)}
 
 # What a pickle or a joblib file starts with: pickle protocol 2+, or the
@@ -400,11 +386,10 @@ def _rebuild_net(estimator, record, tensors):
         )
         device = "cpu"
     estimator.device_ = device
-    net = estimator._net_for(
+    net = estimator._inference_net(
         _decode(record["module_params"], tensors),
         batch_size=record["batch_size"],
-        # Files from before max_epochs="auto" existed hold a number in the parameters.
-        max_epochs=record.get("max_epochs", estimator.max_epochs),
+        max_epochs=record["max_epochs"],
         seed=record["random_state"],
     )
     # Initialising draws weights (replaced below): leave the caller's torch RNG alone.

@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 from ._base import BaseAttentionEstimator
 from ._data import make_encoder
 from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
+from ._registry import persistable
 from .nn import FTTransformer, PretrainedEncoderModel
 from .pretraining import MaskedAttentionPretrainer
 from .self_training import AttentionSelfTrainingClassifier
@@ -63,131 +64,139 @@ torch.nn.Module or None, default=None
         ``lr`` (the head's)."""
 
 
-class _FineTuneMixin:
-    """Start the network from a pretrained encoder; the two fine-tuners share it.
+_FINE_TUNE_CONSTRAINTS = {
+    "pretrained": [HasMethods(["fit"]), torch.nn.Module, None],
+    "pretrain_epochs": [Interval(Real, 1, None, closed="left")],
+    "freeze": [StrOptions({"none", "encoder", "gradual"})],
+    "encoder_lr": [Interval(Real, 0, None, closed="neither"), None],
+}
 
-    ``_source_`` (during fit only) is the fitted skattn estimator lending its
-    encoder, or a :class:`PretrainedEncoderModel` ready to train.
+
+def _clone_sharing_pretrained(estimator):
+    """``__sklearn_clone__`` of the fine-tuners: clones share the fitted pretrained model.
+
+    A fitted pretrained model is data, not a hyperparameter to reset:
+    clones (GridSearchCV, cross_val_score) share it; fit never trains it.
+    """
+    params = estimator.get_params(deep=False)
+    pretrained = params.pop("pretrained")
+    return type(estimator)(
+        pretrained=pretrained, **{k: clone(v, safe=False) for k, v in params.items()}
+    )
+
+
+class _PretrainedWeights:
+    """Where a fine-tuned network starts: the weight source a fine-tuner hands to its fit.
+
+    From the estimator's ``pretrained``: a fitted skattn estimator lends its
+    tokenizer, column handling, network shape and weights; None pretrains a
+    :class:`MaskedAttentionPretrainer` on ``rows`` (the rows given to fit
+    when None); a torch module is an external encoder, wrapped in a copy
+    under a pooling head. See ``BaseAttentionEstimator._fit`` for how the
+    base uses it.
     """
 
-    _fine_tune_constraints = {
-        "pretrained": [HasMethods(["fit"]), torch.nn.Module, None],
-        "pretrain_epochs": [Interval(Real, 1, None, closed="left")],
-        "freeze": [StrOptions({"none", "encoder", "gradual"})],
-        "encoder_lr": [Interval(Real, 0, None, closed="neither"), None],
-    }
-
-    def __sklearn_clone__(self):
-        # A fitted pretrained model is data, not a hyperparameter to reset:
-        # clones (GridSearchCV, cross_val_score) share it; fit never trains it.
-        params = self.get_params(deep=False)
-        pretrained = params.pop("pretrained")
-        return type(self)(
-            pretrained=pretrained, **{k: clone(v, safe=False) for k, v in params.items()}
-        )
-
-    def _resolve_tokenizer(self, X):
+    def __init__(self, estimator, rows=None):
+        self.estimator, self.rows = estimator, rows
+        source = _unfrozen(estimator.pretrained)
+        fitted = isinstance(source, BaseAttentionEstimator) and hasattr(source, "tokenizer_")
         # Patches or steps must be cut as the pretrained model cut them.
-        source = _unfrozen(self.pretrained)
-        if isinstance(source, BaseAttentionEstimator) and hasattr(source, "tokenizer_"):
-            return source.tokenizer_
-        return super()._resolve_tokenizer(X)
+        self.tokenizer = source.tokenizer_ if fitted else None
+        self.source = None  # the fitted estimator, or a PretrainedEncoderModel
 
-    def _pretraining_rows(self, X):
-        """The rows to pretrain on when ``pretrained`` is None: all of X."""
-        return X
-
-    def _fit_encoder(self, X, sample_weight, seed):
-        if isinstance(self.pretrained, torch.nn.Module):
-            encoder = make_encoder(self.tokenizer_, self.patch_size).fit(X, sample_weight)
-            self._source_ = _external_model(self.pretrained, encoder.transform(X[:2]))
+    def encoder(self, X, sample_weight, seed):
+        """The column handling: the pretrained model's (pretraining first if needed)."""
+        estimator = self.estimator
+        if isinstance(estimator.pretrained, torch.nn.Module):
+            encoder = make_encoder(estimator.tokenizer_, estimator.patch_size)
+            encoder.fit(X, sample_weight)
+            self.source = _external_model(estimator.pretrained, encoder.transform(X[:2]))
             return encoder
-        self._source_ = self._pretrained_estimator(self._pretraining_rows(X), seed)
-        return copy.deepcopy(self._source_.encoder_)
+        rows = X if self.rows is None else self.rows
+        self.source = _pretrained_estimator(estimator, rows, seed)
+        return copy.deepcopy(self.source.encoder_)
 
-    def _pretrained_estimator(self, X, seed):
-        if self.pretrained is None:
-            params = {
-                key: value
-                for key, value in self.get_params(deep=False).items()
-                if key in inspect.signature(MaskedAttentionPretrainer).parameters
-            }
-            params.update(
-                max_epochs=int(self.pretrain_epochs), random_state=seed, tokenizer=self.tokenizer_
+    def module(self, params):
+        """The network class and its arguments: the pretrained shape, or the external encoder."""
+        if isinstance(self.source, PretrainedEncoderModel):
+            d_token = self.source.query.numel()
+            return PretrainedEncoderModel, dict(
+                encoder=self.source.encoder, d_token=d_token, d_out=params["d_out"]
             )
-            self.pretrainer_ = MaskedAttentionPretrainer(**params).fit(X)
-            if self.pretrainer_.net_.interrupted_:
-                # Nothing is fine-tuned yet: stop the whole fit, keep what was pretrained.
-                raise KeyboardInterrupt("pretraining was interrupted; it is kept in pretrainer_")
-            return self.pretrainer_
-        source = _unfrozen(self.pretrained)
-        if not isinstance(source, BaseAttentionEstimator):
-            raise TypeError(
-                "pretrained must be a fitted skattn estimator (for example a "
-                "MaskedAttentionPretrainer), a torch.nn.Module that returns token "
-                f"embeddings, or None; got {type(source).__name__}."
-            )
-        check_is_fitted(source, msg="pretrained is not fitted: call its fit first.")
-        names = getattr(source, "feature_names_in_", None)
-        own_names = getattr(self, "feature_names_in_", None)
-        if source.n_features_in_ != self.n_features_in_ or (
-            names is not None and (own_names is None or list(names) != list(own_names))
-        ):
-            raise ValueError(
-                f"X has {self.n_features_in_} columns but pretrained was fitted on "
-                f"{source.n_features_in_} columns"
-                + ("" if names is None else f" named {list(names)}")
-                + ": fine-tune on the columns it was pretrained on."
-            )
-        return source
-
-    def _module_params(self, d_out):
-        if isinstance(self._source_, PretrainedEncoderModel):
-            return dict(
-                encoder=self._source_.encoder, d_token=self._source_.query.numel(), d_out=d_out
-            )
-        params = super()._module_params(d_out)
-        params.update({key: getattr(self._source_, key) for key in SHAPE_PARAMS})
+        estimator = self.estimator
+        params.update({key: getattr(self.source, key) for key in SHAPE_PARAMS})
         # The pretrained network's tokens, latent or not, whatever max_tokens says.
-        self.max_tokens_ = getattr(self._source_, "max_tokens_", None)
-        self.n_latents_ = params["n_latents"] = getattr(self._source_, "n_latents_", 0)
-        return params
+        estimator.max_tokens_ = getattr(self.source, "max_tokens_", None)
+        estimator.n_latents_ = params["n_latents"] = getattr(self.source, "n_latents_", 0)
+        return FTTransformer, params
 
-    def _make_net(self, d_out, valid, seed, n_train, **net):
-        # The weights to start from: the previous fit's (warm_start) or the pretrained ones.
-        if self._warm():
-            source = self.net_.module_
-        else:
-            source = self._source_
-            source = source if isinstance(source, PretrainedEncoderModel) else source.net_.module_
-        external = isinstance(source, PretrainedEncoderModel)
-        callbacks = []
-        if self.freeze != "none":
-            n_parts = len(source.pretrained_parts())
-            epochs = self._schedule(n_train)[1]
-            every = unfreeze_every(epochs, n_parts) if self.freeze == "gradual" else None
-            callbacks.append(EncoderFreezing(unfreeze_every=every))
-        net = super()._make_net(
-            d_out,
-            valid,
-            seed,
-            n_train,
-            encoder_lr=self.encoder_lr,
-            extra_callbacks=callbacks,
-            module=PretrainedEncoderModel if external else FTTransformer,
-            **net,
+    def net_options(self, max_epochs, previous):
+        """``(encoder_lr, callbacks)``: the encoder's learning rate and its freezing schedule."""
+        estimator, callbacks = self.estimator, ()
+        if estimator.freeze != "none":
+            module = self._module() if previous is None else previous.module_
+            n_parts = len(module.pretrained_parts())
+            every = unfreeze_every(max_epochs, n_parts) if estimator.freeze == "gradual" else None
+            callbacks = (EncoderFreezing(unfreeze_every=every),)
+        return estimator.encoder_lr, callbacks
+
+    def initialise(self, net):
+        """Load the pretrained weights into the new net (an external encoder is in it already)."""
+        source = self._module()
+        if isinstance(source, PretrainedEncoderModel):
+            return
+        net.initialize()
+        for part in ("tokenizer", "encoder", "latents"):
+            if getattr(source, part, None) is not None:
+                getattr(net.module_, part).load_state_dict(getattr(source, part).state_dict())
+        if net.module_.reconstruction is not None and source.reconstruction is not None:
+            net.module_.reconstruction.load_state_dict(source.reconstruction.state_dict())
+        # fit() must keep the loaded weights instead of initialising again.
+        net.warm_start = True
+
+    def _module(self):
+        source = self.source
+        return source if isinstance(source, PretrainedEncoderModel) else source.net_.module_
+
+
+def _pretrained_estimator(estimator, X, seed):
+    """The fitted skattn estimator to start from: ``pretrained``, or a pretrainer fitted on X."""
+    if estimator.pretrained is None:
+        params = {
+            key: value
+            for key, value in estimator.get_params(deep=False).items()
+            if key in inspect.signature(MaskedAttentionPretrainer).parameters
+        }
+        params.update(
+            max_epochs=int(estimator.pretrain_epochs),
+            random_state=seed,
+            tokenizer=estimator.tokenizer_,
         )
-        if not external and not self._warm():
-            net.initialize()
-            for part in ("tokenizer", "encoder", "latents"):
-                if getattr(source, part, None) is not None:
-                    getattr(net.module_, part).load_state_dict(getattr(source, part).state_dict())
-            if net.module_.reconstruction is not None and source.reconstruction is not None:
-                net.module_.reconstruction.load_state_dict(source.reconstruction.state_dict())
-            # fit() must keep the loaded weights instead of initialising again.
-            net.warm_start = True
-        self.__dict__.pop("_source_", None)
-        return net
+        estimator.pretrainer_ = MaskedAttentionPretrainer(**params).fit(X)
+        if estimator.pretrainer_.net_.interrupted_:
+            # Nothing is fine-tuned yet: stop the whole fit, keep what was pretrained.
+            raise KeyboardInterrupt("pretraining was interrupted; it is kept in pretrainer_")
+        return estimator.pretrainer_
+    source = _unfrozen(estimator.pretrained)
+    if not isinstance(source, BaseAttentionEstimator):
+        raise TypeError(
+            "pretrained must be a fitted skattn estimator (for example a "
+            "MaskedAttentionPretrainer), a torch.nn.Module that returns token "
+            f"embeddings, or None; got {type(source).__name__}."
+        )
+    check_is_fitted(source, msg="pretrained is not fitted: call its fit first.")
+    names = getattr(source, "feature_names_in_", None)
+    own_names = getattr(estimator, "feature_names_in_", None)
+    if source.n_features_in_ != estimator.n_features_in_ or (
+        names is not None and (own_names is None or list(names) != list(own_names))
+    ):
+        raise ValueError(
+            f"X has {estimator.n_features_in_} columns but pretrained was fitted on "
+            f"{source.n_features_in_} columns"
+            + ("" if names is None else f" named {list(names)}")
+            + ": fine-tune on the columns it was pretrained on."
+        )
+    return source
 
 
 def _unfrozen(pretrained):
@@ -213,6 +222,7 @@ def _external_model(module, sample):
     return PretrainedEncoderModel(encoder=encoder, d_token=tokens.shape[-1], d_out=1)
 
 
+@persistable
 @shared_docs_with(
     **SELF_TRAINING_DEFAULTS,
     max_epochs='"auto"',
@@ -220,7 +230,7 @@ def _external_model(module, sample):
     "        :class:`AttentionSelfTrainingClassifier`).",
     fine_tune_parameters=_FINE_TUNE_DOCS,
 )
-class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
+class FineTuneClassifier(AttentionSelfTrainingClassifier):
     """Pretrain an attention encoder on every row, then fine-tune it on the labels.
 
     With ``pretrained=None``, ``fit(X, y)`` first trains a
@@ -277,8 +287,11 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
 
     _parameter_constraints = {
         **AttentionSelfTrainingClassifier._parameter_constraints,
-        **_FineTuneMixin._fine_tune_constraints,
+        **_FINE_TUNE_CONSTRAINTS,
     }
+    # Fully labeled y is plain transfer learning here, not a mistake.
+    _warns_without_unlabeled_rows = False
+    __sklearn_clone__ = _clone_sharing_pretrained
 
     def __init__(
         self,
@@ -375,14 +388,31 @@ class FineTuneClassifier(_FineTuneMixin, AttentionSelfTrainingClassifier):
         self.freeze = freeze
         self.encoder_lr = encoder_lr
 
-    def _warn_about_pool(self, has_label):
-        # Fully labeled y is plain transfer learning here, not a mistake.
-        if (~has_label).any() or not has_label.any():
-            super()._warn_about_pool(has_label)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Pretrain on all rows (unless ``pretrained``), fine-tune on the labels, then self-train.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            All rows, labeled or not; NaN marks a missing value.
+        y : array-like of shape (n_samples,)
+            Labels, -1 for unlabeled rows (an object array for string labels).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights; on unlabeled rows they weigh the
+            row's pseudo-label.
+
+        Returns
+        -------
+        self : FineTuneClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, weights=_PretrainedWeights(self))
 
 
+@persistable
 @shared_docs_with(fine_tune_parameters=_FINE_TUNE_DOCS)
-class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
+class FineTuneRegressor(AttentionRegressor):
     """Pretrain an attention encoder on every row, then fine-tune it on the targets.
 
     The regression counterpart of :class:`FineTuneClassifier`: rows whose
@@ -428,8 +458,9 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
 
     _parameter_constraints = {
         **AttentionRegressor._parameter_constraints,
-        **_FineTuneMixin._fine_tune_constraints,
+        **_FINE_TUNE_CONSTRAINTS,
     }
+    __sklearn_clone__ = _clone_sharing_pretrained
 
     def __init__(
         self,
@@ -516,7 +547,8 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
             raise ValueError(
                 "FineTuneRegressor requires y to be passed, but the target y is None."
             )
-        rows = self._check_fit_X(X)
+        weights = _PretrainedWeights(self)
+        rows = self._check_fit_X(X, weights.tokenizer)
         y = check_regression_target(y, allow_nan=True)
         check_consistent_length(rows, y)
         sample_weight = _check_sample_weight(sample_weight, rows, dtype=np.float64)
@@ -526,13 +558,10 @@ class FineTuneRegressor(_FineTuneMixin, AttentionRegressor):
                 "Input y contains NaN in every row: NaN marks an unlabeled row, and at "
                 "least one row needs a target."
             )
-        self._all_rows = rows
-        # _fit checks the rows again: a DataFrame's must keep their column names.
+        # Pretraining reads every row; fine-tuning, the rows with a target (checked
+        # again by _fit: a DataFrame's must keep their column names).
+        weights.rows = rows
         source = X if hasattr(X, "columns") else rows
-        try:
-            return self._fit(_safe_indexing(source, labeled), y[labeled], sample_weight[labeled])
-        finally:
-            del self._all_rows
-
-    def _pretraining_rows(self, X):
-        return self._all_rows
+        return self._fit(
+            _safe_indexing(source, labeled), y[labeled], sample_weight[labeled], weights=weights
+        )

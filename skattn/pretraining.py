@@ -2,18 +2,19 @@
 
 from numbers import Real
 
-import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAttentionEstimator, seeded, select_rows
+from ._base import BaseAttentionEstimator, FitJob
 from ._data import check_X
 from ._docstring import shared_docs_with
-from .training import PretrainingNet
+from ._registry import persistable
+from .training import Objective, PretrainingNet
 
 
+@persistable
 @shared_docs_with(
     max_epochs=100,
     max_epochs_doc="Maximum number of passes over the rows.",
@@ -91,9 +92,6 @@ class MaskedAttentionPretrainer(
         "corruption_probability": [Interval(Real, 0, 1, closed="neither")],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
     }
-    # Required by make_net; the pretraining loss does not use it.
-    _criterion = torch.nn.MSELoss
-    _passes_per_step = 2  # memory: two corrupted views with contrastive_weight
 
     def __init__(
         self,
@@ -172,32 +170,29 @@ class MaskedAttentionPretrainer(
         self : MaskedAttentionPretrainer
             The fitted pretrainer.
         """
-        X = self._check_fit_X(X)
-        inputs, seed = self._prepare(X, np.ones(len(X)))
-        dummy = np.zeros(len(X), dtype=np.float32)
-        train_rows, valid_rows = self._split(None, seed, len(X))
-        valid = None if valid_rows is None else select_rows(inputs, dummy, valid_rows)
-        with seeded(seed, self.device_):
-            self.net_ = self._make_net(
-                1,
-                valid,
-                seed,
-                len(train_rows),
-                reconstruction=True,
-                net_class=PretrainingNet,
-                net_params=dict(
-                    corruption_probability=self.corruption_probability,
-                    contrastive_weight=self.contrastive_weight,
-                ),
-            )
-            self.net_.fit(*select_rows(inputs, dummy, train_rows))
-        self.n_iter_ = self._completed_epochs()
-        self._warn_if_interrupted()
+        self._fit(X)
         self.loss_history_ = [
             float(epoch["train_loss"]) for epoch in self.net_.history if "train_loss" in epoch
         ]
         self._n_features_out = self.d_token
         return self
+
+    def _job(self, X, y, sample_weight):
+        return FitJob(
+            target=None,
+            sample_weight=sample_weight,
+            d_out=1,
+            objective=Objective(
+                PretrainingNet,
+                torch.nn.MSELoss,
+                params=dict(
+                    corruption_probability=self.corruption_probability,
+                    contrastive_weight=self.contrastive_weight,
+                ),
+                reconstruction=True,
+            ),
+            passes_per_step=2,  # memory: two corrupted views with contrastive_weight
+        )
 
     def transform(self, X):
         """The CLS embedding of each row.

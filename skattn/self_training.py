@@ -6,173 +6,28 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ._base import labeled_mask, seeded, select_rows, softmax
+from ._base import FitJob, labeled_mask, softmax
 from ._data import check_X
 from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
+from ._registry import persistable
+from ._spreading import as_points, spread_labels, spreading_trust
 from .supervised import AttentionClassifier
-from .training import SemiSupervisedNet
+from .training import Objective, SemiSupervisedNet
+
+__all__ = ["AttentionSelfTrainingClassifier", "spread_labels", "spreading_trust"]
 
 # Pseudo-label weights grow linearly to ``unlabeled_weight`` over these rounds.
 RAMPUP_ROUNDS = 3
 # A round that would pseudo-label fewer than this share of the training rows
 # changes the labels too little to pay for its training: the rounds stop.
 MIN_NEW_LABELS = 0.01
-# Neighbours per row in label spreading's graph (scikit-learn's default).
-N_NEIGHBORS = 7
-# Most rows in one label-spreading graph (its neighbour search is quadratic).
-# Above every benchmark set, large26's 15,000 training rows included: blocks
-# share out the labels, and with 2 blocks of large26 at 1% labels (3 a class
-# in each) spreading fell from 69-72% to 59-60% accurate on the unlabeled rows.
-SPREADING_BLOCK_ROWS = 20_000
-# With adaptive_propagation, label spreading loses all weight once its
-# cross-validated accuracy is this far below a linear model's.
-TRUST_MARGIN = 0.10
 
 
-def _points(inputs):
-    """Rows as points: standardised numbers (NaN at the mean) and one-hot categories."""
-    if not isinstance(inputs, dict):
-        return np.asarray(inputs, dtype=np.float64)
-    x_num = torch.nan_to_num(torch.as_tensor(inputs["x_num"])).numpy()
-    x_cat = torch.as_tensor(inputs["x_cat"]).numpy()
-    one_hot = [x_cat[:, [j]] == np.unique(x_cat[:, j]) for j in range(x_cat.shape[1])]
-    return np.hstack([x_num, *one_hot]).astype(np.float64)
-
-
-def spreading_trust(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROWS, seed=0):
-    """How far label spreading can be trusted on these rows: a share in [0, 1].
-
-    Cross-validated on the labeled rows (stratified, up to 5 folds): each
-    fold's labels are hidden and spread to from the others' over the graph
-    of all rows (:func:`spread_labels`), and a logistic regression fitted on
-    the other folds predicts them too. Spreading as accurate as the linear
-    model or more, or less by at most one standard error of the paired
-    difference (chance): 1; ``TRUST_MARGIN`` further below: 0; linear
-    between.
-    With fewer than 2 labels in some class there is nothing to hold out: 1.
-    On more than ``block_rows`` rows the test runs on one block of
-    :func:`spread_labels` (its graph is as dense as the spreading's own),
-    so its cost does not grow with the table.
-
-    Examples
-    --------
-    >>> import torch
-    >>> x = torch.cat([torch.linspace(0, 1, 10), torch.linspace(5, 6, 10)])
-    >>> inputs = {"x_num": x.unsqueeze(1), "x_cat": torch.zeros(20, 0, dtype=torch.long)}
-    >>> target = torch.tensor([0] * 4 + [-1] * 6 + [1] * 4 + [-1] * 6)
-    >>> spreading_trust(inputs, target, 2)  # two clusters, one per class
-    1.0
-    """
-    block = _blocks(np.asarray(target), block_rows, seed)[0]
-    target, points = np.asarray(target)[block], _points(inputs)[block]
-    labeled = np.flatnonzero(target >= 0)
-    counts = np.bincount(target[labeled], minlength=n_classes)
-    if np.count_nonzero(counts) < 2:
-        return 1.0
-    n_folds = int(min(5, counts[counts > 0].min()))
-    if n_folds < 2:
-        return 1.0
-    folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
-    # Per labeled row: 1 where only the linear model is right, -1 where
-    # only spreading is, 0 where both or neither are.
-    difference = np.zeros(len(labeled))
-    for fit, held in folds.split(labeled, target[labeled]):
-        held_rows = labeled[held]
-        hidden = target.copy()
-        hidden[held_rows] = -1
-        spread = spread_labels(points, torch.as_tensor(hidden), n_classes, seed=seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            linear = LogisticRegression(max_iter=1000).fit(
-                points[labeled[fit]], target[labeled[fit]]
-            )
-        difference[held] = (linear.predict(points[held_rows]) == target[held_rows]).astype(
-            float
-        ) - (spread[held_rows].argmax(axis=1) == target[held_rows])
-    # A shortfall within one standard error of the paired difference may be
-    # chance: it is forgiven.
-    shortfall = difference.mean() - difference.std() / np.sqrt(len(labeled))
-    return float(np.clip(1 - shortfall / TRUST_MARGIN, 0.0, 1.0))
-
-
-def spread_labels(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROWS, seed=0):
-    """Class distributions from label spreading over a k-NN graph of the inputs.
-
-    The graph joins each row to its nearest neighbours in the encoded input
-    space (standardised numeric values, missing ones at the mean, and
-    one-hot categories), as scikit-learn's ``LabelSpreading(kernel="knn")``
-    on preprocessed data; the given labels (``target >= 0``) spread along it.
-    The exact neighbour search costs time in the square of the rows, so
-    more than ``block_rows`` rows are dealt into random blocks of at most
-    that many (labeled and unlabeled rows spread evenly over them), each
-    with a graph of its own: linear time in the rows.
-
-    Parameters
-    ----------
-    inputs : dict of str to Tensor, or ndarray of shape (n_rows, n_dims)
-        Encoded rows (``x_num``, ``x_cat``), or the points themselves (e.g.
-        the network's embeddings of the rows).
-    target : Tensor of shape (n_rows,)
-        Class indices, -1 for rows without a label.
-    n_classes : int
-    block_rows : int, default=SPREADING_BLOCK_ROWS
-        Most rows in one graph.
-    seed : int, default=0
-        Seeds the blocks.
-
-    Returns
-    -------
-    ndarray of shape (n_rows, n_classes)
-        Each row sums to one, or is all zeros where no label reaches it (a
-        part of the graph, or a block, without labels); zero columns for
-        classes with no label in the block.
-
-    Examples
-    --------
-    >>> import torch
-    >>> inputs = {"x_num": torch.tensor([[0.0], [0.1], [5.0], [5.1]]),
-    ...           "x_cat": torch.zeros(4, 0, dtype=torch.long)}
-    >>> spread_labels(inputs, torch.tensor([0, -1, 1, -1]), 2).argmax(axis=1)
-    array([0, 0, 1, 1])
-    """
-    points = _points(inputs)
-    target = np.asarray(target)
-    distributions = np.zeros((len(target), n_classes))
-    for block in _blocks(target, block_rows, seed):
-        if not np.any(target[block] >= 0):
-            continue
-        spreading = LabelSpreading(kernel="knn", n_neighbors=min(N_NEIGHBORS, len(block) - 1))
-        with warnings.catch_warnings():
-            # Not converging within max_iter still leaves usable distributions.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            spreading.fit(points[block], target[block])
-        distributions[block[:, None], spreading.classes_] = spreading.label_distributions_
-    return distributions
-
-
-def _blocks(target, block_rows, seed):
-    """Row indices in random blocks of at most ``block_rows``, labeled rows dealt evenly."""
-    n_blocks = -(-len(target) // block_rows)
-    rng = np.random.RandomState(seed)
-    labeled, unlabeled = np.flatnonzero(target >= 0), np.flatnonzero(target < 0)
-    return [
-        np.sort(np.concatenate(parts))
-        for parts in zip(
-            np.array_split(rng.permutation(labeled), n_blocks),
-            np.array_split(rng.permutation(unlabeled), n_blocks),
-            strict=True,
-        )
-    ]
-
-
+@persistable
 @shared_docs_with(
     **SELF_TRAINING_DEFAULTS,
     max_epochs='"auto"',
@@ -319,7 +174,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         "adaptive_propagation": ["boolean"],
         "retrieval_neighbors": [Interval(Integral, 0, None, closed="left")],
     }
-    _passes_per_step = 2  # memory: labeled rows, then a strong view of as many more
+    # Fully labeled y is a mistake here (there is nothing to self-train on).
+    _warns_without_unlabeled_rows = True
 
     def __init__(
         self,
@@ -428,7 +284,9 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self : AttentionSelfTrainingClassifier
             The fitted estimator.
         """
-        X, sample_weight = self._validate_fit_input(X, y, sample_weight)
+        return self._fit(X, y, sample_weight)
+
+    def _job(self, X, y, sample_weight):
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
         if y.dtype.kind in "US":
             raise ValueError(
@@ -437,51 +295,37 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             )
         has_label = labeled_mask(y)
         self._warn_about_pool(has_label)
-        labeled_target, labeled_weight, _, d_out = self._check_targets(
+        labeled_target, labeled_weight = self._class_targets(
             y[has_label], sample_weight[has_label]
         )
         target = np.full(len(y), -1, dtype=np.int64)
         target[has_label] = labeled_target
         sample_weight[has_label] = labeled_weight
-
-        inputs, seed = self._prepare(X, sample_weight)
-        inputs["unlabeled"] = ~has_label
-        # Row numbers let retrieval keep a row from attending to itself.
-        inputs["row"] = np.arange(len(y))
-        train_rows, valid_rows = self._split(
-            labeled_target, seed, len(target), candidates=np.flatnonzero(has_label)
-        )
-        train_inputs, train_target = select_rows(inputs, target, train_rows)
-        valid = None if valid_rows is None else select_rows(inputs, target, valid_rows)
-        self.transduction_ = y.copy()
-        self.labeled_iter_ = np.where(has_label, 0, -1)
-        self.pseudo_label_history_ = []
-        with seeded(seed, self.device_):
-            self.net_ = self._make_net(
-                d_out,
-                valid,
-                seed,
-                len(train_rows),
-                reconstruction=self.reconstruction_weight > 0,
-                net_class=SemiSupervisedNet,
-                net_params=dict(
+        rounds = _Rounds(self, y, sample_weight)
+        return FitJob(
+            target=target,
+            sample_weight=sample_weight,
+            d_out=len(self.classes_),
+            objective=Objective(
+                SemiSupervisedNet,
+                torch.nn.CrossEntropyLoss,
+                params=dict(
                     consistency_weight=self.consistency_weight,
                     reconstruction_weight=self.reconstruction_weight,
                     mask_probability=self.mask_probability,
-                    class_thresholds=torch.full((d_out,), float(self.threshold)),
+                    class_thresholds=rounds.thresholds,
                 ),
-            )
-            self.net_.fit(train_inputs, train_target)
-            self.n_iter_, self.termination_condition_ = 0, None
-            try:
-                self._self_train(train_inputs, train_target, train_rows, sample_weight, seed)
-            except KeyboardInterrupt:
-                # Ctrl-C in a training phase (which the net records) or between
-                # them (spreading labels, scoring the pool): the rounds done so far stand.
-                self._warn_interrupted()
-                self.termination_condition_ = "interrupted"
-        self._set_feature_importances(inputs)
-        return self
+                reconstruction=self.reconstruction_weight > 0,
+            ),
+            # Early stopping holds out labeled rows only.
+            validation_rows=np.flatnonzero(has_label),
+            stratify=labeled_target,
+            # Row numbers let retrieval keep a row from attending to itself.
+            inputs={"unlabeled": ~has_label, "row": np.arange(len(y))},
+            module_params={"retrieval_neighbors": self.retrieval_neighbors},
+            passes_per_step=2,  # memory: labeled rows, then a strong view of as many more
+            rounds=rounds,
+        )
 
     @available_if(lambda self: self.retrieval_neighbors > 0)
     def attended_rows(self, X):
@@ -532,128 +376,140 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             weights, positions = retrieval.attend(queries, retrieval.memory_keys)
         return weights.cpu().numpy(), retrieval.memory_ids[positions].cpu().numpy()
 
-    def _module_params(self, d_out):
-        return {**super()._module_params(d_out), "retrieval_neighbors": self.retrieval_neighbors}
-
     def _warn_about_pool(self, has_label):
         if not has_label.any():
             raise ValueError(
                 "y contains no labeled samples: at least one row needs a label other than -1."
             )
         n_unlabeled = int((~has_label).sum())
+        if n_unlabeled == 0 and not self._warns_without_unlabeled_rows:
+            return
         if n_unlabeled == 0:
-            warnings.warn("y contains no unlabeled samples", UserWarning, stacklevel=3)
+            warnings.warn("y contains no unlabeled samples", UserWarning, stacklevel=5)
         if self.criterion == "k_best" and self.k_best > n_unlabeled:
             warnings.warn(
                 "k_best is larger than the amount of unlabeled samples. All unlabeled "
                 "samples will be labeled in the first iteration",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
 
-    def _self_train(self, train_inputs, train_target, train_rows, sample_weight, seed):
-        """Pseudo-label the pool round after round, continuing training each time.
 
-        ``labeled_iter_`` is the state: -1 rows form the pool, rows > 0 carry
-        pseudo-labels (in ``train_target``).
+class _Rounds:
+    """Self-training's rounds and all their state, in training positions.
+
+    Declared by :meth:`AttentionSelfTrainingClassifier._job` and run by the
+    base's fit after the first training phase: :meth:`run` pseudo-labels the
+    pool and trains on, round after round; :meth:`finish` sets the fitted
+    attributes. ``thresholds`` is the tensor of per-class confidence
+    thresholds that the net's consistency loss reads; each round updates it
+    in place.
+    """
+
+    def __init__(self, estimator, y, sample_weight):
+        self.estimator = estimator
+        self.y = y
+        self.sample_weight = sample_weight  # of every row, float64
+        self.thresholds = torch.full((len(estimator.classes_),), float(estimator.threshold))
+        self.n_iter, self.termination, self.trust = 0, None, None
+        self.history = []
+        self.rows = self.labeled_iter = self.target = None
+
+    def run(self, net, X, y):
+        """Pseudo-label the pool round after round, training on after each; yield per round.
+
+        ``X`` and ``y`` are the training rows (``X["row"]``: their row
+        numbers); pseudo-labels go into ``y`` and their weights into
+        ``X["sample_weight"]``, in place.
         """
-        self._stop_if_interrupted()
-        n_classes = len(self.classes_)
-        pool = np.flatnonzero(self.labeled_iter_ == -1)
+        estimator, seed = self.estimator, net.random_state
+        n_classes = len(estimator.classes_)
+        self.rows, self.target = X["row"].numpy(), y
+        # Per training position: 0 for a given label, k for a pseudo-label of round k, -1 for none.
+        self.labeled_iter = np.where(y.numpy() >= 0, 0, -1)
+        weights = self.sample_weight[self.rows]
+        pool = np.flatnonzero(self.labeled_iter == -1)
         spread, spread_weight = None, 0.0
-        if self.propagation_weight > 0 and len(pool) and self.max_iter != 0:
-            spread_weight = self.propagation_weight
-            points = _points(train_inputs)  # once, for the trust test and the spreading
-            if self.adaptive_propagation:
-                self.propagation_trust_ = spreading_trust(
-                    points, train_target, n_classes, seed=seed
-                )
-                spread_weight *= self.propagation_trust_
-            if spread_weight > 0 and self.propagation_space == "input":
-                spread = spread_labels(points, train_target, n_classes, seed=seed)
+        if estimator.propagation_weight > 0 and len(pool) and estimator.max_iter != 0:
+            spread_weight = estimator.propagation_weight
+            points = as_points(X)  # once, for the trust test and the spreading
+            if estimator.adaptive_propagation:
+                self.trust = spreading_trust(points, y, n_classes, seed=seed)
+                spread_weight *= self.trust
+            if spread_weight > 0 and estimator.propagation_space == "input":
+                spread = spread_labels(points, y, n_classes, seed=seed)
         # Round 1 runs even on an empty pool, so n_iter_ counts it (see Notes).
-        while (len(pool) or self.n_iter_ == 0) and (
-            self.max_iter is None or self.n_iter_ < self.max_iter
+        while (len(pool) or self.n_iter == 0) and (
+            estimator.max_iter is None or self.n_iter < estimator.max_iter
         ):
-            pseudo_positions = np.searchsorted(train_rows, np.flatnonzero(self.labeled_iter_ > 0))
-            pseudo_counts = np.bincount(
-                train_target[pseudo_positions].numpy(), minlength=n_classes
-            )
-            proba = self._proba_of_rows(train_inputs, np.searchsorted(train_rows, pool))
-            if spread_weight > 0 and self.propagation_space == "embedding":
+            pseudo_counts = np.bincount(y[self.labeled_iter > 0].numpy(), minlength=n_classes)
+            proba = self._proba(X, pool)
+            if spread_weight > 0 and estimator.propagation_space == "embedding":
                 # The network's representation changes every round: spread anew
                 # over it, from the labels and the pseudo-labels so far.
-                points = self._network_outputs(train_inputs, embed=True)
-                spread = spread_labels(points, train_target, n_classes, seed=seed)
+                points = estimator._network_outputs(X, embed=True)
+                spread = spread_labels(points, y, n_classes, seed=seed)
             if spread is not None:
-                w = spread_weight
-                proba = (1 - w) * proba + w * spread[np.searchsorted(train_rows, pool)]
-            self.n_iter_ += 1  # after the slow scoring, so Ctrl-C there leaves it right
+                proba = (1 - spread_weight) * proba + spread_weight * spread[pool]
+            self.n_iter += 1  # after the slow scoring, so Ctrl-C there leaves it right
             confidence, prediction = proba.max(axis=1), proba.argmax(axis=1)
             thresholds = self._class_thresholds(confidence, prediction, pseudo_counts)
-            self.net_.class_thresholds = torch.as_tensor(thresholds, dtype=torch.float32)
-            if self.criterion == "threshold":
+            self.thresholds.copy_(torch.as_tensor(thresholds))
+            if estimator.criterion == "threshold":
                 selected = np.flatnonzero(confidence > thresholds[prediction])
-                if len(selected) < MIN_NEW_LABELS * len(train_rows):
+                if len(selected) < MIN_NEW_LABELS * len(y):
                     selected = selected[:0]
             else:
-                selected = np.argsort(-confidence, kind="stable")[: self.k_best]
-            self.pseudo_label_history_.append(
-                self._round_report(confidence[selected], prediction[selected], thresholds)
+                selected = np.argsort(-confidence, kind="stable")[: estimator.k_best]
+            self.history.append(
+                self._report(confidence[selected], prediction[selected], thresholds)
             )
             if len(selected) == 0:
-                self.termination_condition_ = "no_change"
+                self.termination = "no_change"
                 break
-            new_rows = pool[selected]
-            self.transduction_[new_rows] = self.classes_[prediction[selected]]
-            self.labeled_iter_[new_rows] = self.n_iter_
-            train_target[np.searchsorted(train_rows, new_rows)] = torch.as_tensor(
-                prediction[selected]
+            new = pool[selected]
+            self.labeled_iter[new] = self.n_iter
+            y[new] = torch.as_tensor(prediction[selected])
+            pseudo = np.flatnonzero(self.labeled_iter > 0)
+            weight = estimator.unlabeled_weight * min(1.0, self.n_iter / RAMPUP_ROUNDS)
+            X["sample_weight"][pseudo] = torch.as_tensor(
+                weights[pseudo] * weight, dtype=torch.float32
             )
-            pseudo_rows = np.flatnonzero(self.labeled_iter_ > 0)
-            weight = self.unlabeled_weight * min(1.0, self.n_iter_ / RAMPUP_ROUNDS)
-            train_inputs["sample_weight"][np.searchsorted(train_rows, pseudo_rows)] = (
-                torch.as_tensor(sample_weight[pseudo_rows] * weight, dtype=torch.float32)
+            pool = np.flatnonzero(self.labeled_iter == -1)
+            net.announce(
+                f"round {self.n_iter}: +{len(selected)} pseudo-labels, {len(pool)} rows unlabeled",
+                estimator.epochs_per_round,
             )
-            pool = np.flatnonzero(self.labeled_iter_ == -1)
-            self._announce_round(len(selected), len(pool))
-            self.net_.partial_fit(train_inputs, train_target, epochs=self.epochs_per_round)
-            self._stop_if_interrupted()
-        if self.n_iter_ == self.max_iter:
-            self.termination_condition_ = "max_iter"
+            net.partial_fit(X, y, epochs=estimator.epochs_per_round)
+            yield
+        if self.n_iter == estimator.max_iter:
+            self.termination = "max_iter"
         if len(pool) == 0:
-            self.termination_condition_ = "all_labeled"
+            self.termination = "all_labeled"
 
-    def _stop_if_interrupted(self):
-        # skorch ends a training phase quietly on Ctrl-C; carry it on to fit.
-        if self.net_.interrupted_:
-            raise KeyboardInterrupt
+    def finish(self, estimator, interrupted):
+        """Set the fitted attributes of the rounds (those run so far, if interrupted)."""
+        estimator.n_iter_ = self.n_iter
+        estimator.termination_condition_ = "interrupted" if interrupted else self.termination
+        estimator.pseudo_label_history_ = self.history
+        estimator.transduction_ = self.y.copy()
+        estimator.labeled_iter_ = np.where(labeled_mask(self.y), 0, -1)
+        if self.trust is not None:
+            estimator.propagation_trust_ = self.trust
+        if self.labeled_iter is None:  # no round ran
+            return
+        pseudo = self.labeled_iter > 0
+        estimator.labeled_iter_[self.rows[pseudo]] = self.labeled_iter[pseudo]
+        estimator.transduction_[self.rows[pseudo]] = estimator.classes_[
+            self.target[pseudo].numpy()
+        ]
 
-    def _announce_round(self, n_new, n_pool):
-        """Show the round on the progress bar (``verbose=1``) or log it (``verbose>=2``)."""
-        message = f"round {self.n_iter_}: +{n_new} pseudo-labels, {n_pool} rows unlabeled"
-        if self.verbose >= 2:
-            # Where the net logs its epochs: with data_parallel, once, not per process.
-            dict(self.net_.callbacks_)["print_log"].sink(message)
-        self._progress(message, self.epochs_per_round)
-
-    def _round_report(self, confidence, prediction, thresholds):
-        """One entry of ``pseudo_label_history_``: this round's new pseudo-labels."""
-        counts = np.bincount(prediction, minlength=len(self.classes_))
-        return {
-            "round": self.n_iter_,
-            "n_pseudo_labeled": len(prediction),
-            "mean_confidence": float(confidence.mean()) if len(prediction) else None,
-            "class_counts": dict(zip(self.classes_.tolist(), counts.tolist(), strict=True)),
-            "thresholds": thresholds.tolist(),
-        }
-
-    def _proba_of_rows(self, inputs, positions):
-        """Class probabilities of the given rows of the encoded training inputs."""
+    def _proba(self, X, positions):
+        """Class probabilities of the given training positions."""
         if len(positions) == 0:
-            return np.empty((0, len(self.classes_)))
-        rows = {key: inputs[key][positions] for key in ("x_num", "x_cat")}
-        return softmax(self._network_outputs(rows))
+            return np.empty((0, len(self.estimator.classes_)))
+        rows = {key: X[key][positions] for key in ("x_num", "x_cat")}
+        return softmax(self.estimator._network_outputs(rows))
 
     def _class_thresholds(self, confidence, prediction, pseudo_counts):
         """Per-class confidence thresholds (FlexMatch's curriculum when adaptive).
@@ -662,12 +518,25 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         as that class plus the rows already pseudo-labeled with it, so the
         thresholds do not collapse as the pool empties.
         """
-        n_classes = len(self.classes_)
-        thresholds = np.full(n_classes, float(self.threshold))
+        estimator = self.estimator
+        n_classes = len(estimator.classes_)
+        thresholds = np.full(n_classes, float(estimator.threshold))
         confident = pseudo_counts + np.bincount(
-            prediction[confidence > self.threshold], minlength=n_classes
+            prediction[confidence > estimator.threshold], minlength=n_classes
         )
-        if not self.adaptive_threshold or confident.max(initial=0) == 0:
+        if not estimator.adaptive_threshold or confident.max(initial=0) == 0:
             return thresholds
         learning = confident / confident.max()
         return np.maximum(thresholds * learning / (2 - learning), thresholds / 2)
+
+    def _report(self, confidence, prediction, thresholds):
+        """One entry of ``pseudo_label_history_``: this round's new pseudo-labels."""
+        classes = self.estimator.classes_
+        counts = np.bincount(prediction, minlength=len(classes))
+        return {
+            "round": self.n_iter,
+            "n_pseudo_labeled": len(prediction),
+            "mean_confidence": float(confidence.mean()) if len(prediction) else None,
+            "class_counts": dict(zip(classes.tolist(), counts.tolist(), strict=True)),
+            "thresholds": thresholds.tolist(),
+        }

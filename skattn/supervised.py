@@ -9,11 +9,13 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
-from ._base import BaseAttentionEstimator, softmax
+from ._base import BaseAttentionEstimator, FitJob, softmax
 from ._data import check_numeric
 from ._docstring import shared_docs
+from ._registry import persistable
 from ._scaling import weighted_mean_and_scale
 from .inspection import ExplainMixin
+from .training import Objective, TabularNet
 
 
 def _check_label_types(y):
@@ -61,6 +63,7 @@ def check_regression_target(y, *, allow_nan=False):
     return column_or_1d(y, warn=True)
 
 
+@persistable
 @shared_docs
 class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator):
     """Attention network classifier for tables (FT-Transformer style).
@@ -124,7 +127,6 @@ class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator)
         **BaseAttentionEstimator._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
-    _criterion = torch.nn.CrossEntropyLoss
 
     def __init__(
         self,
@@ -205,7 +207,18 @@ class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator)
         """
         return self._fit(X, y, sample_weight)
 
-    def _check_targets(self, y, sample_weight):
+    def _job(self, X, y, sample_weight):
+        target, sample_weight = self._class_targets(y, sample_weight)
+        return FitJob(
+            target=target,
+            sample_weight=sample_weight,
+            d_out=len(self.classes_),
+            objective=Objective(TabularNet, torch.nn.CrossEntropyLoss),
+            stratify=target,
+        )
+
+    def _class_targets(self, y, sample_weight):
+        """Validate class labels: ``(class indices, sample_weight with class weights)``."""
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         y = column_or_1d(y, warn=True)
         _check_label_types(y)
@@ -228,7 +241,7 @@ class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator)
                 "weight in the data, but the data contains "
                 f"{found[0] if found else 'no labeled row of positive weight'}."
             )
-        return target.astype(np.int64), sample_weight, target, len(self.classes_)
+        return target.astype(np.int64), sample_weight
 
     def predict_proba(self, X):
         """Class probabilities of X.
@@ -260,6 +273,7 @@ class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator)
         return self.classes_[np.argmax(logits, axis=1)]
 
 
+@persistable
 @shared_docs
 class AttentionRegressor(ExplainMixin, RegressorMixin, BaseAttentionEstimator):
     """Attention network regressor for tables (FT-Transformer style).
@@ -308,8 +322,6 @@ class AttentionRegressor(ExplainMixin, RegressorMixin, BaseAttentionEstimator):
     True
     """
 
-    _criterion = torch.nn.MSELoss
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network.
@@ -330,13 +342,18 @@ class AttentionRegressor(ExplainMixin, RegressorMixin, BaseAttentionEstimator):
         """
         return self._fit(X, y, sample_weight)
 
-    def _check_targets(self, y, sample_weight):
+    def _job(self, X, y, sample_weight):
         y = check_regression_target(y)
         if not self._warm():  # the fitted weights predict on the old scale
             mean, scale = weighted_mean_and_scale(y[:, None], sample_weight)
             self.y_mean_, self.y_scale_ = float(mean[0]), float(scale[0])
         target = ((y - self.y_mean_) / self.y_scale_).astype(np.float32)[:, None]
-        return target, sample_weight, None, 1
+        return FitJob(
+            target=target,
+            sample_weight=sample_weight,
+            d_out=1,
+            objective=Objective(TabularNet, torch.nn.MSELoss),
+        )
 
     def predict(self, X):
         """Predict the target of each row of X.

@@ -334,9 +334,9 @@ class PretrainedEncoderModel(nn.Module):
         Size of its tokens.
     d_out : int
         Output size.
-    reconstruction : bool, default=False
-        Ignored: the external tokens need not match the input columns, so
-        there is no reconstruction head (``self.reconstruction`` is None).
+
+    The external tokens need not match the input columns, so there is no
+    reconstruction head (``self.reconstruction`` is None).
 
     Examples
     --------
@@ -352,7 +352,7 @@ class PretrainedEncoderModel(nn.Module):
     torch.Size([5, 3])
     """
 
-    def __init__(self, *, encoder: nn.Module, d_token: int, d_out: int, reconstruction=False):
+    def __init__(self, *, encoder: nn.Module, d_token: int, d_out: int):
         super().__init__()
         self.encoder = encoder
         self.query = nn.Parameter(torch.randn(d_token) / d_token**0.5)

@@ -1,7 +1,7 @@
 """Training layer: the only package that imports skorch."""
 
 from ._accelerate import DataParallelMixin, ShardedBatches, join_processes
-from ._build import make_net
+from ._build import NetJob, Objective, Schedule, make_net
 from ._freeze import EncoderFreezing, unfreeze_every
 from ._net import TabularNet, TensorBatches
 from ._pretrain import PretrainingNet
@@ -12,8 +12,11 @@ __all__ = [
     "DataParallelMixin",
     "EncoderFreezing",
     "LabeledUnlabeledBatches",
+    "NetJob",
+    "Objective",
     "PretrainingNet",
     "ProgressBar",
+    "Schedule",
     "SemiSupervisedNet",
     "ShardedBatches",
     "TabularNet",

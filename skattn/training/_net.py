@@ -4,7 +4,6 @@ import math
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
 from skorch.utils import to_tensor
 
 
@@ -59,8 +58,8 @@ class TabularNet(NeuralNet):
     batches come from :class:`TensorBatches`, shuffled by a generator seeded
     with ``random_state``. With ``mixed_precision``, forward passes run
     under bfloat16 autocast (no loss scaling needed, unlike float16).
-    ``interrupted_`` tells whether a KeyboardInterrupt ended the last
-    ``fit``/``partial_fit`` (skorch catches it and ends training).
+    ``interrupted_`` tells whether Ctrl-C ended the last
+    ``fit``/``partial_fit``.
     """
 
     def __init__(self, *args, random_state=0, mixed_precision=False, **kwargs):
@@ -78,20 +77,28 @@ class TabularNet(NeuralNet):
         self.generator_ = torch.Generator().manual_seed(self.random_state)
         return super().initialize()
 
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        # skorch ends training quietly on Ctrl-C (and still restores the best
-        # weights); the estimator needs to know, to stop and say so. Early
-        # stopping ends training by raising KeyboardInterrupt too, once its
-        # patience is used up.
-        self.interrupted_ = False
-        try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except KeyboardInterrupt:
-            self.interrupted_ = not any(
-                isinstance(callback, EarlyStopping) and callback.misses_ >= callback.patience
-                for _, callback in self.callbacks_
-            )
-            raise
+    @property
+    def interrupted_(self) -> bool:
+        """Whether Ctrl-C ended the last ``fit``/``partial_fit``.
+
+        skorch ends training quietly on a KeyboardInterrupt, Ctrl-C's and
+        early stopping's alike. Early stopping ends an epoch that is
+        complete, timed by skorch's ``EpochTimer``; Ctrl-C ends one that is
+        not.
+        """
+        return not self.history or "dur" not in self.history[-1]
+
+    def announce(self, message, epochs):
+        """Say what the next ``partial_fit`` trains for: on the progress bar, and in the log.
+
+        The message is logged where the net logs its epochs (with
+        ``verbose``; with data-parallel training, once, not per process).
+        """
+        callbacks = dict(self.callbacks_)
+        if "progress" in callbacks:
+            callbacks["progress"].next_phase(message, epochs)
+        if self.verbose:
+            callbacks["print_log"].sink(message)
 
     def plain_module(self):
         """``module_``, unwrapped while data-parallel training wraps it."""

@@ -23,13 +23,14 @@ class ProgressBar(Callback):
     Examples
     --------
     >>> import torch
-    >>> from skattn.training import make_net
+    >>> from skattn.training import NetJob, Objective, Schedule, TabularNet, make_net
     >>> progress = ProgressBar("training")
-    >>> net = make_net(
+    >>> net = make_net(NetJob(
     ...     module_params=dict(n_num_features=2, cat_cardinalities=[], d_out=2),
-    ...     criterion=torch.nn.CrossEntropyLoss, lr=1e-3, weight_decay=0.0,
-    ...     batch_size=4, max_epochs=2, n_iter_no_change=1, valid_data=None,
-    ...     device="cpu", verbose=0, random_state=0, extra_callbacks=[progress])
+    ...     objective=Objective(TabularNet, torch.nn.CrossEntropyLoss),
+    ...     schedule=Schedule(lr=1e-3, weight_decay=0.0, batch_size=4, max_epochs=2,
+    ...                       n_iter_no_change=1, device="cpu", random_state=0),
+    ...     callbacks=(("progress", progress),)))
     >>> X = {"x_num": torch.randn(8, 2), "x_cat": torch.zeros(8, 0, dtype=torch.long),
     ...      "sample_weight": torch.ones(8)}
     >>> _ = net.fit(X, torch.tensor([0, 1] * 4))  # a bar on a terminal, nothing here
