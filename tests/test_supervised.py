@@ -15,7 +15,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skattn import AttentionClassifier, AttentionRegressor
+from skattn import AttentionClassifier, AttentionRegressor, MaskedAttentionPretrainer
 
 SMALL = dict(d_token=16, n_heads=2, max_epochs=30, random_state=0)
 
@@ -98,12 +98,27 @@ def test_regressor_fits_a_nonlinear_target_at_any_scale():
 
 
 def test_predictions_do_not_depend_on_the_rows_predicted_with_them():
-    # Up to float32 rounding: the matrix kernels round a batch of one row
-    # and one of many differently (see tests/test_common.py).
+    # To a float32 tolerance here; the test below asks for the same bits.
     X, y = make_classification(n_samples=80, n_features=5, random_state=0)
     reg = AttentionRegressor(max_epochs=5, random_state=0).fit(X, y + X[:, 0])
     one_by_one = np.concatenate([reg.predict(X[[i]]) for i in range(len(X))])
     np.testing.assert_allclose(one_by_one, reg.predict(X), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_rows", [1, 7, 600])
+def test_a_row_gets_the_same_bits_whatever_rows_are_predicted_beside_it(n_rows):
+    # Inference runs in batches of one shape, so no kernel rounds a row's
+    # numbers differently for a batch of 1 row and one of 20 (600 rows: the
+    # rows after the first batch's 512 fill a padded one).
+    X, y = make_classification(n_samples=600, n_features=5, random_state=0)
+    reg = AttentionRegressor(max_epochs=2, random_state=0).fit(X, y + X[:, 0])
+    pretrainer = MaskedAttentionPretrainer(d_token=16, max_epochs=2, random_state=0).fit(X)
+    rows = np.arange(len(X) - n_rows, len(X))
+    for alone, together in [
+        (reg.predict(X[rows]), reg.predict(X)[rows]),
+        (pretrainer.transform(X[rows]), pretrainer.transform(X)[rows]),
+    ]:
+        np.testing.assert_array_equal(alone, together)
 
 
 def test_same_random_state_gives_identical_predictions(moons):
