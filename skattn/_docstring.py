@@ -27,8 +27,10 @@ _network_parameters = """d_token : int, default=32
         ``d_token``.
 
     attention_dropout : float, default=0.0
-        Dropout on the attention weights. Off by default: on a CPU, drawing
-        the masks costs about half the training time.
+        Dropout on the attention weights. Off by default because drawing its
+        masks slows training on a CPU markedly (figures: "Why the defaults
+        are what they are" on the benchmarks page); try it where the network
+        overfits and training time matters less.
 
     ffn_dropout : float, default=0.1
         Dropout inside the feed-forward networks.
@@ -276,7 +278,8 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
 SELF_TRAINING_DEFAULTS = dict(
     n_heads=2,
     n_heads_doc="Two here, not four: each step runs the network on three views of a\n"
-    "        batch, and on the benchmark suite two heads were as accurate, 25% faster.",
+    "        batch, and on the benchmark suite two heads were as accurate and faster\n"
+    '        (figures: "Why the defaults are what they are" on the benchmarks page).',
     n_iter_no_change=3,
     tol=0.01,
     tol_doc="Self-training's round 0 ends on such a plateau: its training loss\n"
@@ -285,10 +288,11 @@ SELF_TRAINING_DEFAULTS = dict(
     epochs_per_round=2,
     max_iter=3,
     max_iter_doc="Three, not scikit-learn's ten: the first round pseudo-labels most\n"
-    "        rows. On the benchmark suite, 3 rounds of 2 epochs were 0.3 / 0.6\n"
-    "        points more accurate at 1% / 10% labels than 5 rounds of 1 epoch, in\n"
-    "        the same fit time; rounds 6 to 10 added 15-25% to the fit time on\n"
-    "        the larger sets for 0.35 points at 1% labels and none at 10%.",
+    "        rows, and on the benchmark suite 3 rounds of 2 epochs were more accurate\n"
+    "        than 5 rounds of 1 in the same fit time, while later rounds cost fit\n"
+    '        time for little or no accuracy (figures: "Why the defaults are what\n'
+    '        they are" on the benchmarks page). ``max_iter=10`` buys the rounds\n'
+    "        back where labels are very scarce and fit time matters less.",
 )
 
 

@@ -1,0 +1,112 @@
+"""Helpers for checking skattn estimators against scikit-learn's contract."""
+
+from .fine_tuning import FineTuneClassifier, FineTuneRegressor
+from .pretraining import MaskedAttentionPretrainer
+from .self_training import AttentionSelfTrainingClassifier
+from .supervised import AttentionClassifier, AttentionRegressor
+
+_PUBLIC_ESTIMATORS = (
+    AttentionClassifier,
+    AttentionRegressor,
+    AttentionSelfTrainingClassifier,
+    FineTuneClassifier,
+    FineTuneRegressor,
+    MaskedAttentionPretrainer,
+)
+
+_SAMPLE_WEIGHT_REASON = (
+    "Mini-batch stochastic training cannot make a weight of 2 exactly equal to a "
+    "repeated row (scikit-learn expects the same failure of its SGD-trained "
+    "estimators). skattn's tests/test_supervised.py tests what sample_weight means "
+    "instead: rows of weight 0 do not influence the fit "
+    "(test_zero_weight_rows_do_not_influence_the_fit), and heavily weighted rows "
+    "dominate it (test_heavily_weighted_class_dominates)."
+)
+
+_MINUS_ONE_REASON = (
+    "The check trains on the labels [-1, 1], but -1 marks an unlabeled row, as in "
+    "scikit-learn's semi-supervised estimators (which the check exempts by name). "
+    "skattn's tests/test_self_training.py tests the -1 semantics instead "
+    "(test_fitted_attributes_follow_scikit_learn, "
+    "test_matches_scikit_learn_warnings_and_errors)."
+)
+
+
+def expected_failed_checks(estimator):
+    """The scikit-learn checks a skattn estimator is declared to fail, with why.
+
+    Pass the result to scikit-learn's
+    :func:`~sklearn.utils.estimator_checks.check_estimator` or
+    :func:`~sklearn.utils.estimator_checks.parametrize_with_checks` as
+    ``expected_failed_checks``: these checks are then reported as expected
+    failures instead of errors. Two checks are declared, and no others:
+
+    - ``check_sample_weight_equivalence_on_dense_data``, for every estimator
+      that takes ``sample_weight`` (all but
+      :class:`~skattn.MaskedAttentionPretrainer`): it asks that a weight of
+      2 equal a repeated row exactly, which mini-batch stochastic training
+      cannot promise.
+    - ``check_classifiers_classes``, for
+      :class:`~skattn.AttentionSelfTrainingClassifier` and
+      :class:`~skattn.FineTuneClassifier`: it trains on the labels
+      ``[-1, 1]``, and for them -1 marks an unlabeled row.
+
+    Each reason says which of skattn's tests checks the behaviour instead.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        An instance of one of skattn's estimators (or of a subclass), as
+        scikit-learn's checks pass it; it need not be fitted.
+
+    Returns
+    -------
+    expected_failed_checks : dict of str to str
+        The name of each check the estimator is declared to fail, mapped to
+        the reason.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not an instance of a skattn estimator (a class,
+        or another library's estimator): skattn declares nothing for it.
+
+    See Also
+    --------
+    sklearn.utils.estimator_checks.check_estimator : Check an estimator
+        against scikit-learn's contract.
+
+    Examples
+    --------
+    >>> from skattn import AttentionClassifier, AttentionSelfTrainingClassifier
+    >>> from skattn.utils import expected_failed_checks
+    >>> list(expected_failed_checks(AttentionClassifier()))
+    ['check_sample_weight_equivalence_on_dense_data']
+    >>> sorted(expected_failed_checks(AttentionSelfTrainingClassifier()))
+    ['check_classifiers_classes', 'check_sample_weight_equivalence_on_dense_data']
+
+    Checking an estimator takes a few minutes on a CPU:
+
+    >>> from sklearn.utils.estimator_checks import check_estimator
+    >>> clf = AttentionClassifier(max_epochs=5)
+    >>> check_estimator(
+    ...     clf, expected_failed_checks=expected_failed_checks(clf)
+    ... )  # doctest: +SKIP
+    """
+    if not isinstance(estimator, _PUBLIC_ESTIMATORS):
+        if isinstance(estimator, type) and issubclass(estimator, _PUBLIC_ESTIMATORS):
+            raise TypeError(
+                "expected_failed_checks takes an estimator instance, such as "
+                f"{estimator.__name__}(), not the class {estimator.__name__}."
+            )
+        raise TypeError(
+            "expected_failed_checks takes an instance of a skattn estimator ("
+            + ", ".join(cls.__name__ for cls in _PUBLIC_ESTIMATORS)
+            + f"); got {type(estimator).__name__}, for which skattn declares nothing."
+        )
+    expected = {}
+    if not isinstance(estimator, MaskedAttentionPretrainer):
+        expected["check_sample_weight_equivalence_on_dense_data"] = _SAMPLE_WEIGHT_REASON
+    if isinstance(estimator, AttentionSelfTrainingClassifier):
+        expected["check_classifiers_classes"] = _MINUS_ONE_REASON
+    return expected
