@@ -2,7 +2,6 @@
 
 from numbers import Real
 
-import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
@@ -11,7 +10,7 @@ from ._base import BaseAttentionEstimator, FitJob
 from ._data import check_X
 from ._docstring import shared_docs_with
 from ._registry import persistable
-from .training import Objective, PretrainingNet
+from .training import Objective, PretrainingLoss, PretrainingNet
 
 
 @persistable
@@ -181,13 +180,13 @@ class MaskedAttentionPretrainer(
         return FitJob(
             target=None,
             sample_weight=sample_weight,
-            d_out=1,
+            d_out=0,  # no head: the pretrainer embeds rows
             objective=Objective(
                 PretrainingNet,
-                torch.nn.MSELoss,
+                PretrainingLoss,
                 params=dict(
-                    corruption_probability=self.corruption_probability,
-                    contrastive_weight=self.contrastive_weight,
+                    criterion__corruption_probability=self.corruption_probability,
+                    criterion__contrastive_weight=self.contrastive_weight,
                 ),
                 reconstruction=True,
             ),

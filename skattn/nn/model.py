@@ -103,7 +103,8 @@ class FTTransformer(nn.Module):
     cat_cardinalities : sequence of int, default=()
         Number of known categories per categorical feature.
     d_out : int
-        Output size.
+        Output size; 0 builds no head (``self.head`` is None): a network
+        that only encodes and embeds, as pretraining needs.
     d_token : int, default=32
         Token size.
     n_blocks : int, default=2
@@ -176,8 +177,8 @@ class FTTransformer(nn.Module):
         retrieval_neighbors: int = 0,
     ):
         super().__init__()
-        if d_out < 1:
-            raise ValueError(f"{d_out=} must be positive")
+        if d_out < 0:
+            raise ValueError(f"{d_out=} must not be negative")
         self.tokenizer = make_tokenizer(
             tokenizer,
             d_token=d_token,
@@ -196,7 +197,7 @@ class FTTransformer(nn.Module):
             residual_dropout=residual_dropout,
             attention=attention,
         )
-        self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out))
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out)) if d_out else None
         # Created after the other parts, so that without latents every
         # parameter is initialised exactly as before they existed.
         self.n_latents = n_latents
@@ -263,6 +264,8 @@ class FTTransformer(nn.Module):
         ``candidates`` (``keys``, ``labels``, ``exclude``) replace the stored
         rows of :class:`RowRetrieval` (training).
         """
+        if self.head is None:
+            raise ValueError("This network has no head (d_out=0): it only encodes and embeds.")
         if self.retrieval is not None:
             embeddings = self.retrieval(embeddings, **candidates)
         return self.head(embeddings)

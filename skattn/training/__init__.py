@@ -4,7 +4,7 @@ from ._accelerate import DataParallelMixin, ShardedBatches, join_processes
 from ._build import NetJob, Objective, Schedule, make_net
 from ._freeze import EncoderFreezing, unfreeze_every
 from ._net import TabularNet, TensorBatches
-from ._pretrain import PretrainingNet
+from ._pretrain import PretrainingLoss, PretrainingNet
 from ._progress import ProgressBar
 from ._semi import LabeledUnlabeledBatches, SemiSupervisedNet
 
@@ -14,6 +14,7 @@ __all__ = [
     "LabeledUnlabeledBatches",
     "NetJob",
     "Objective",
+    "PretrainingLoss",
     "PretrainingNet",
     "ProgressBar",
     "Schedule",

@@ -33,8 +33,9 @@ class Objective:
         :class:`TabularNet` (the per-row loss alone), :class:`SemiSupervisedNet`
         or :class:`PretrainingNet`.
     criterion : torch loss class
-        Instantiated with ``reduction="none"`` (the net weights the rows), or
-        a loss of the net's own that reads the model (:class:`PretrainingLoss`).
+        A torch loss, instantiated with ``reduction="none"`` (the net weights
+        the rows), or a loss of the net's own that reads the model
+        (:class:`PretrainingLoss`).
     params : mapping, default={}
         Keyword arguments of ``net_class``: its loss terms and their weights
         (``criterion__*`` ones go to the criterion).
@@ -166,10 +167,12 @@ def make_net(job, valid_data=None):
     if schedule.data_parallel:
         net_class = DATA_PARALLEL[net_class]
         net_params["accelerator"] = make_accelerator(schedule.device)
+    if issubclass(objective.criterion, torch.nn.modules.loss._Loss):
+        # Per-row losses: the net weights the rows.
+        net_params.setdefault("criterion__reduction", "none")
     return net_class(
         job.module,
         criterion=objective.criterion,
-        criterion__reduction="none",
         optimizer=torch.optim.AdamW,
         optimizer__param_groups=param_groups,
         lr=schedule.lr,

@@ -9,11 +9,11 @@ from ..nn import MISSING_CODE, run_step, swap_features
 from ._net import TabularNet
 
 
-class PretrainingNet(TabularNet):
-    """:class:`TabularNet` that learns from X alone (targets are ignored).
+class PretrainingLoss(torch.nn.Module):
+    """The pretraining objective of a batch of rows, computed with the model.
 
-    Each step corrupts a share ``corruption_probability`` of the values
-    (:func:`skattn.nn.swap_features`) and minimises
+    Corrupts a share ``corruption_probability`` of the values
+    (:func:`skattn.nn.swap_features`) and returns
 
     ``L = L_detect + L_rec + contrastive_weight * L_contrast``
 
@@ -24,22 +24,26 @@ class PretrainingNet(TabularNet):
     * ``L_contrast``: InfoNCE between the CLS embeddings of two corrupted
       views of each row, the other rows of the batch as negatives (SCARF).
 
-    The validation loss is the same objective on held-out rows.
+    Called as ``loss(model, x_num, x_cat)`` on a model with a
+    reconstruction head (through :func:`skattn.nn.run_step`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.nn import FTTransformer
+    >>> model = FTTransformer(n_num_features=3, d_out=0, reconstruction=True)
+    >>> loss = PretrainingLoss()(model, torch.randn(8, 3), torch.zeros(8, 0, dtype=torch.long))
+    >>> loss.shape
+    torch.Size([])
     """
 
-    def __init__(
-        self, *args, corruption_probability=0.3, contrastive_weight=0.0, temperature=0.5, **kwargs
-    ):
-        super().__init__(*args, **kwargs)
+    def __init__(self, corruption_probability=0.3, contrastive_weight=0.0, temperature=0.5):
+        super().__init__()
         self.corruption_probability = corruption_probability
         self.contrastive_weight = contrastive_weight
         self.temperature = temperature
 
-    def pretraining_loss(self, x):
-        """The objective on a batch of encoded rows, through :func:`skattn.nn.run_step`."""
-        return run_step(self.module_, self._pretraining_step, x["x_num"], x["x_cat"])
-
-    def _pretraining_step(self, model, x_num, x_cat):
+    def forward(self, model, x_num, x_cat):
         num, cat, changed_num, changed_cat = swap_features(
             x_num, x_cat, p=self.corruption_probability
         )
@@ -56,6 +60,22 @@ class PretrainingNet(TabularNet):
             target = torch.arange(len(logits), device=logits.device)
             loss = loss + self.contrastive_weight * F.cross_entropy(logits, target)
         return loss
+
+
+class PretrainingNet(TabularNet):
+    """:class:`TabularNet` that learns from X alone: no target, its criterion reads the model.
+
+    Training and validation minimise ``criterion`` (by default
+    :class:`PretrainingLoss`) on the batch; the validation loss is the same
+    objective on held-out rows.
+    """
+
+    def __init__(self, module, criterion=PretrainingLoss, **kwargs):
+        super().__init__(module, criterion=criterion, **kwargs)
+
+    def pretraining_loss(self, x):
+        """The objective on a batch of encoded rows, through :func:`skattn.nn.run_step`."""
+        return run_step(self.module_, self.criterion_, x["x_num"], x["x_cat"])
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

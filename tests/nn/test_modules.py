@@ -206,3 +206,14 @@ def test_grouped_tokens_predict_cls_only_exactly_and_reconstruct_each_value(toke
     no_cat = torch.zeros(6, 0, dtype=torch.bool)
     assert model.reconstruction.loss(encoded, x, None, hidden, no_cat) > 0
     assert model.reconstruction.detection_loss(encoded, hidden, no_cat) > 0
+
+
+def test_a_model_without_outputs_embeds_and_says_it_has_no_head():
+    model = FTTransformer(n_num_features=3, d_out=0, reconstruction=True)
+    x_num, x_cat = torch.randn(4, 3), torch.zeros(4, 0, dtype=torch.long)
+    assert model.embed(x_num, x_cat).shape == (4, 32)
+    assert not any(name.startswith("head") for name, _ in model.named_parameters())
+    with pytest.raises(ValueError, match="no head"):
+        model(x_num, x_cat)
+    with pytest.raises(ValueError, match="must not be negative"):
+        FTTransformer(n_num_features=3, d_out=-1)
