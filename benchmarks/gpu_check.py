@@ -68,7 +68,7 @@ from sklearn.model_selection import train_test_split
 
 import skattn
 from skattn import AttentionClassifier, AttentionSelfTrainingClassifier
-from skattn._base import resolve_device
+from skattn._device import resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 ESTIMATORS = [name for name in skattn.__all__ if inspect.isclass(getattr(skattn, name))]

@@ -130,7 +130,7 @@ def prepare_skattn(**params):
         timings["spreading_s"] = time.perf_counter() - start
         return distributions
 
-    # _self_train looks spread_labels up in its module at call time.
+    # The rounds look spread_labels up in skattn.self_training at call time.
     self_training.spread_labels = timed_spread_labels
 
     def fit(X, y):

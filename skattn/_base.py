@@ -407,6 +407,14 @@ class BaseAttentionEstimator(BaseEstimator):
         self._set_feature_importances(inputs)
         return self
 
+    def _job(self, X, y, sample_weight) -> FitJob:
+        """What this estimator's fit trains (validating ``y`` and setting what it fits).
+
+        The one step each estimator declares; ``X`` and ``sample_weight``
+        are validated already.
+        """
+        raise NotImplementedError
+
     def _train(self, job, train):
         """Train the net, then the job's rounds; True if Ctrl-C ended it, with a warning.
 

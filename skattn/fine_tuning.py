@@ -49,9 +49,10 @@ torch.nn.Module or None, default=None
         reconstruction term.
 
     pretrain_epochs : int, default=100
-        Epochs of the pretraining when ``pretrained`` is None (on digits
-        pooled to 4x4 with 4 labels per class, 20 epochs gained 1 point
-        over no pretraining and 100 epochs gained 9).
+        Epochs of the pretraining when ``pretrained`` is None. Where
+        pretraining helps, shorter pretraining gained much less (figures:
+        "Why the defaults are what they are" on the benchmarks page); fewer
+        epochs shorten the fit.
 
     freeze : {"none", "encoder", "gradual"}, default="none"
         Train everything; train the head only; or start with the head and
