@@ -1,18 +1,8 @@
 """Helpers for checking skattn estimators against scikit-learn's contract."""
 
-from .fine_tuning import FineTuneClassifier, FineTuneRegressor
+from ._registry import ESTIMATORS
 from .pretraining import MaskedAttentionPretrainer
 from .self_training import AttentionSelfTrainingClassifier
-from .supervised import AttentionClassifier, AttentionRegressor
-
-_PUBLIC_ESTIMATORS = (
-    AttentionClassifier,
-    AttentionRegressor,
-    AttentionSelfTrainingClassifier,
-    FineTuneClassifier,
-    FineTuneRegressor,
-    MaskedAttentionPretrainer,
-)
 
 _SAMPLE_WEIGHT_REASON = (
     "Mini-batch stochastic training cannot make a weight of 2 exactly equal to a "
@@ -93,15 +83,17 @@ def expected_failed_checks(estimator):
     ...     clf, expected_failed_checks=expected_failed_checks(clf)
     ... )  # doctest: +SKIP
     """
-    if not isinstance(estimator, _PUBLIC_ESTIMATORS):
-        if isinstance(estimator, type) and issubclass(estimator, _PUBLIC_ESTIMATORS):
+    # Every estimator registers itself when the package is imported.
+    public = tuple(ESTIMATORS.values())
+    if not isinstance(estimator, public):
+        if isinstance(estimator, type) and issubclass(estimator, public):
             raise TypeError(
                 "expected_failed_checks takes an estimator instance, such as "
                 f"{estimator.__name__}(), not the class {estimator.__name__}."
             )
         raise TypeError(
             "expected_failed_checks takes an instance of a skattn estimator ("
-            + ", ".join(cls.__name__ for cls in _PUBLIC_ESTIMATORS)
+            + ", ".join(ESTIMATORS)
             + f"); got {type(estimator).__name__}, for which skattn declares nothing."
         )
     expected = {}
