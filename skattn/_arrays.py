@@ -115,8 +115,8 @@ class ArrayEncoder:
     def _channels_last(self, X):
         return np.moveaxis(X, 1, -1) if self.kind == "patch" else X
 
-    def fit(self, X, sample_weight=None):
-        """Learn the input shape and the per-channel scaling of validated X."""
+    def fit(self, X, sample_weight=None, feature_names=None):
+        """Learn the input shape and the per-channel scaling of validated X (names unused)."""
         self.input_shape_ = tuple(int(side) for side in X.shape[1:])
         if self.kind == "patch":
             height, width = self.input_shape_[1:]

@@ -26,6 +26,7 @@ from ._arrays import resolve_tokenizer
 from ._data import check_X, make_encoder
 from ._device import resolve_device, seeded
 from ._memory import INFERENCE_BYTES, USABLE_SHARE, NetworkShape, available_bytes, rows_within
+from ._sparse import SparseRows, take_rows
 from ._version import __version__
 from .exceptions import FitInterruptedWarning, InconsistentVersionWarning, InsufficientMemoryError
 from .nn import ATTENTION_KINDS, TOKENIZER_KINDS, FTTransformer
@@ -132,10 +133,18 @@ def labeled_mask(y) -> np.ndarray:
 
 
 def select_rows(inputs, target, rows):
-    """Tensors of the given rows: ``({name: tensor}, target tensor or None)``."""
+    """The given rows: ``({name: tensor}, target tensor or None)``.
+
+    Sparse columns (:class:`~skattn._sparse.SparseRows`) stay sparse.
+    """
     rows = torch.as_tensor(rows)
     return (
-        {key: torch.as_tensor(value)[rows] for key, value in inputs.items()},
+        {
+            key: value.take(rows)
+            if isinstance(value, SparseRows)
+            else torch.as_tensor(value)[rows]
+            for key, value in inputs.items()
+        },
         None if target is None else torch.as_tensor(target)[rows],
     )
 
@@ -164,7 +173,7 @@ def inference_batches(inputs, device, size=None, *, pad=False):
     size = size or (GPU_INFERENCE_ROWS if to_gpu else CPU_INFERENCE_ROWS)
     for start in range(0, len(inputs["x_num"]), size):
         batch = {
-            key: torch.as_tensor(inputs[key][start : start + size]) for key in ("x_num", "x_cat")
+            key: take_rows(inputs[key], slice(start, start + size)) for key in ("x_num", "x_cat")
         }
         if pad and len(batch["x_num"]) < size:
             last = torch.full((size,), len(batch["x_num"]) - 1)
@@ -237,6 +246,7 @@ class BaseAttentionEstimator(BaseEstimator):
         "tokenizer": [StrOptions({"auto", *TOKENIZER_KINDS})],
         "patch_size": [Interval(Integral, 1, None, closed="left")],
         "max_tokens": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
+        "onehot_blocks": [StrOptions({"auto"}), list, None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -267,6 +277,7 @@ class BaseAttentionEstimator(BaseEstimator):
         tokenizer="auto",
         patch_size=4,
         max_tokens="auto",
+        onehot_blocks="auto",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -293,6 +304,7 @@ class BaseAttentionEstimator(BaseEstimator):
         self.tokenizer = tokenizer
         self.patch_size = patch_size
         self.max_tokens = max_tokens
+        self.onehot_blocks = onehot_blocks
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -311,6 +323,7 @@ class BaseAttentionEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
         return tags
 
     def __sklearn_is_fitted__(self):
@@ -493,11 +506,12 @@ class BaseAttentionEstimator(BaseEstimator):
             self.device_, seed = join_processes(self.device_, seed)
         if not self._warm():
             if weights is None:
-                self.encoder_ = make_encoder(self.tokenizer_, self.patch_size).fit(
-                    X, job.sample_weight
-                )
+                self.encoder_ = make_encoder(
+                    self.tokenizer_, self.patch_size, self.onehot_blocks
+                ).fit(X, job.sample_weight, getattr(self, "feature_names_in_", None))
             else:
                 self.encoder_ = weights.encoder(X, job.sample_weight, seed)
+            self.onehot_blocks_ = [list(block) for block in getattr(self.encoder_, "blocks_", [])]
             self.max_tokens_, self.n_latents_ = resolve_max_tokens(
                 self.max_tokens,
                 self.tokenizer_,

@@ -75,7 +75,23 @@ _network_parameters = """d_token : int, default=32
         ``"auto"`` is 64 (latents above 64 numeric columns); the choice is
         resolved at fit into ``max_tokens_`` and ``n_latents_``. Only for
         ``tokenizer="feature"``: patches and sequence steps keep their
-        tokens."""
+        tokens.
+
+    onehot_blocks : "auto", None or list of list, default="auto"
+        Numeric columns that one-hot encode one categorical column (as
+        ``OneHotEncoder``, ``ColumnTransformer`` or ``pd.get_dummies`` make
+        them), each block read as one categorical column: one token with
+        an embedding per category instead of a token per 0/1 column.
+        ``"auto"`` finds them: runs of two or more adjacent columns holding
+        only 0 and 1, with at most one 1 per row, split where feature names
+        (when X has them) do not share a ``col_`` or ``col=`` stem. A row
+        of zeros in a block (``handle_unknown="ignore"``, ``drop="first"``)
+        is the "unknown" category; a row with several 1s at predict time
+        gets the sum of their embeddings, so nothing is lost. None reads
+        every column as a number; a list of lists of column positions (or
+        names, for X with feature names) gives the blocks by hand, each of
+        0/1 columns with at most one 1 per row. The blocks in use are
+        ``onehot_blocks_``. Only for ``tokenizer="feature"``."""
 
 _training_parameters = """lr : float, default=1e-3
         Learning rate of the AdamW optimiser.
@@ -173,6 +189,10 @@ _fitted_attributes = """n_features_in_ : int
 
     max_tokens_ : int or None
         ``max_tokens`` with ``"auto"`` resolved.
+
+    onehot_blocks_ : list of list of int
+        Column positions of each one-hot block read as one categorical
+        column (see ``onehot_blocks``); empty when there is none.
 
     n_latents_ : int
         Latent tokens that summarise the numeric columns; 0 when every

@@ -139,7 +139,10 @@ def checksum(payload) -> str:
         digest.update(json.dumps(payload[field]).encode())
     for key, tensor in sorted(payload["tensors"].items()):
         digest.update(json.dumps([key, str(tensor.dtype), list(tensor.shape)]).encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+        if tensor.numel():  # an empty tensor has no bytes (nor a stride to view them)
+            digest.update(
+                tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
+            )
     return digest.hexdigest()
 
 

@@ -7,11 +7,14 @@ confidence when it chooses pseudo-labels.
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.semi_supervised import LabelSpreading
+
+from ._sparse import SparseRows
 
 # Neighbours per row in label spreading's graph (scikit-learn's default).
 N_NEIGHBORS = 7
@@ -27,11 +30,15 @@ TRUST_MARGIN = 0.10
 
 def as_points(inputs):
     """Rows as points: standardised numbers (NaN at the mean) and one-hot categories."""
+    if sp.issparse(inputs):
+        return sp.csr_matrix(inputs, dtype=np.float64)
     if not isinstance(inputs, dict):
         return np.asarray(inputs, dtype=np.float64)
-    x_num = torch.nan_to_num(torch.as_tensor(inputs["x_num"])).numpy()
     x_cat = torch.as_tensor(inputs["x_cat"]).numpy()
     one_hot = [x_cat[:, [j]] == np.unique(x_cat[:, j]) for j in range(x_cat.shape[1])]
+    if isinstance(inputs["x_num"], SparseRows):  # sparse points: never dense whole
+        return sp.hstack([inputs["x_num"].points(), *map(sp.csr_matrix, one_hot)]).tocsr()
+    x_num = torch.nan_to_num(torch.as_tensor(inputs["x_num"])).numpy()
     return np.hstack([x_num, *one_hot]).astype(np.float64)
 
 

@@ -20,6 +20,7 @@ from ._base import BaseAttentionEstimator
 from ._data import make_encoder
 from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
 from ._registry import persistable
+from ._sparse import take_rows
 from .nn import FTTransformer, PretrainedEncoderModel
 from .pretraining import MaskedAttentionPretrainer
 from .self_training import AttentionSelfTrainingClassifier
@@ -211,7 +212,7 @@ def _external_model(module, sample):
     encoder.eval()
     with torch.no_grad():
         tokens, _ = PretrainedEncoderModel(encoder=encoder, d_token=1, d_out=1).encode(
-            torch.from_numpy(sample["x_num"]), torch.from_numpy(sample["x_cat"])
+            take_rows(sample["x_num"], slice(None)), take_rows(sample["x_cat"], slice(None))
         )
     encoder.train(was_training)
     if not isinstance(tokens, torch.Tensor) or tokens.ndim != 3:
@@ -312,6 +313,7 @@ class FineTuneClassifier(AttentionSelfTrainingClassifier):
         tokenizer="auto",
         patch_size=4,
         max_tokens="auto",
+        onehot_blocks="auto",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -354,6 +356,7 @@ class FineTuneClassifier(AttentionSelfTrainingClassifier):
             tokenizer=tokenizer,
             patch_size=patch_size,
             max_tokens=max_tokens,
+            onehot_blocks=onehot_blocks,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,
@@ -481,6 +484,7 @@ class FineTuneRegressor(AttentionRegressor):
         tokenizer="auto",
         patch_size=4,
         max_tokens="auto",
+        onehot_blocks="auto",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -508,6 +512,7 @@ class FineTuneRegressor(AttentionRegressor):
             tokenizer=tokenizer,
             patch_size=patch_size,
             max_tokens=max_tokens,
+            onehot_blocks=onehot_blocks,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,

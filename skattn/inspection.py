@@ -12,10 +12,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import inference_batches
 from ._data import check_X
+from ._sparse import keep_rows
 from .nn import FTTransformer
 
 # Rows of the training data that feature_importances_ averages over.
 N_IMPORTANCE_ROWS = 2048
+IMPORTANCE_CHUNK_ROWS = 512
 
 
 class ExplainMixin:
@@ -187,8 +189,14 @@ class ExplainMixin:
         """``feature_importances_``: the mean attention attribution over training rows."""
         if not isinstance(self.net_.module_, FTTransformer):
             return
-        rows = {key: value[:N_IMPORTANCE_ROWS] for key, value in inputs.items()}
-        self.feature_importances_ = self._attributions(rows, "attention").mean(axis=0)
+        n_rows = min(N_IMPORTANCE_ROWS, len(inputs["x_num"]))
+        # A chunk at a time: the attributions of a wide table's rows are large.
+        total = 0.0
+        for start in range(0, n_rows, IMPORTANCE_CHUNK_ROWS):
+            rows = slice(start, min(start + IMPORTANCE_CHUNK_ROWS, n_rows))
+            chunk = {key: keep_rows(value, rows) for key, value in inputs.items()}
+            total = total + self._attributions(chunk, "attention").sum(axis=0)
+        self.feature_importances_ = total / n_rows
 
 
 def _pyplot():

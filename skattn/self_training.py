@@ -14,6 +14,7 @@ from ._base import FitJob, labeled_mask, softmax
 from ._data import check_X
 from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
 from ._registry import persistable
+from ._sparse import take_rows
 from ._spreading import as_points, spread_labels, spreading_trust
 from .supervised import AttentionClassifier
 from .training import Objective, SemiSupervisedNet
@@ -191,6 +192,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         tokenizer="auto",
         patch_size=4,
         max_tokens="auto",
+        onehot_blocks="auto",
         lr=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -233,6 +235,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             tokenizer=tokenizer,
             patch_size=patch_size,
             max_tokens=max_tokens,
+            onehot_blocks=onehot_blocks,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,
@@ -508,7 +511,7 @@ class _Rounds:
         """Class probabilities of the given training positions."""
         if len(positions) == 0:
             return np.empty((0, len(self.estimator.classes_)))
-        rows = {key: X[key][positions] for key in ("x_num", "x_cat")}
+        rows = {key: take_rows(X[key], positions) for key in ("x_num", "x_cat")}
         return softmax(self.estimator._network_outputs(rows))
 
     def _class_thresholds(self, confidence, prediction, pseudo_counts):

@@ -147,6 +147,13 @@ def memmap(tmp_path, mode):
     return np.memmap(path, dtype=np.float64, mode=mode, shape=X0.shape)
 
 
+def int64_indices(X):
+    matrix = sp.csr_matrix(X)
+    matrix.indices = matrix.indices.astype(np.int64)
+    matrix.indptr = matrix.indptr.astype(np.int64)
+    return matrix
+
+
 def with_value(index, value, X=X0):
     X = X.copy()
     X[index] = value
@@ -157,7 +164,7 @@ INF = Raises(ValueError, "Input X contains infinity")
 NOT_NUMBERS = Raises(ValueError, "X holds values that are not numbers")
 Y_NOT_NUMBERS = Raises(ValueError, "y holds values that are not numbers")
 ONE_CLASS = Raises(ValueError, "needs samples of at least 2 classes")
-DENSE = Raises(TypeError, "Sparse data was passed for X, but dense data is required")
+SPARSE_NOTE = "made dense one batch of rows at a time"
 FEATURE_NAMES = Raises(ValueError, "The feature names should match those that were passed")
 Y_IGNORED = {"pretrainer": WORKS}
 
@@ -271,14 +278,33 @@ CASES = [
     ),
     case("strided-view", "non-contiguous view", fit_on(np.repeat(X0, 2, axis=1)[:, ::2])),
     case("list-of-lists", "list of lists", fit_on(X0.tolist(), y=Y0.tolist())),
-    case("sparse-csr", "sparse CSR matrix", fit_on(sp.csr_matrix(X0)), DENSE),
-    case("sparse-array", "sparse CSC array", fit_on(sp.csc_array(X0)), DENSE),
-    case("sparse-at-predict", "sparse matrix at predict", predict_on(sp.csr_matrix(X0)), DENSE),
+    case("sparse-csr", "sparse CSR matrix", fit_on(sp.csr_matrix(X0)), note=SPARSE_NOTE),
+    case("sparse-array", "sparse CSC array", fit_on(sp.csc_array(X0))),
+    case("sparse-coo", "sparse COO matrix", fit_on(sp.coo_matrix(X0))),
+    case("sparse-at-predict", "sparse matrix at predict", predict_on(sp.csr_matrix(X0))),
+    case(
+        "sparse-nan",
+        "sparse matrix with NaN stored",
+        fit_on(sp.csr_matrix(np.where(EVERY_4TH[:, None], np.nan, X0))),
+        note="NaN is a missing value, as in dense X",
+    ),
+    case("sparse-int64-indices", "sparse matrix with int64 indices", fit_on(int64_indices(X0))),
+    case(
+        "sparse-empty",
+        "sparse matrix with no rows",
+        fit_on(sp.csr_matrix((0, 3))),
+        Raises(ValueError, "Found array with 0 sample(s)"),
+    ),
+    case(
+        "sparse-no-columns",
+        "sparse matrix with no columns",
+        fit_on(sp.csr_matrix((N_ROWS, 0))),
+        Raises(ValueError, "0 feature(s)"),
+    ),
     case(
         "sparse-frame",
         "DataFrame of sparse columns",
         fit_on(pd.DataFrame.sparse.from_spmatrix(sp.csr_matrix(X0))),
-        DENSE,
     ),
     # Lengths and sample weights
     case(
@@ -659,7 +685,11 @@ def assert_unchanged(before, after):
         pd.testing.assert_series_equal(after, before)
     elif sp.issparse(before):
         assert after.dtype == before.dtype
-        assert (after != before).nnz == 0
+        assert after.format == before.format
+        before, after = before.tocsr(), after.tocsr()
+        np.testing.assert_array_equal(after.indptr, before.indptr)
+        np.testing.assert_array_equal(after.indices, before.indices)
+        np.testing.assert_array_equal(after.data, before.data)  # NaN equals NaN here
     elif isinstance(before, np.ndarray):
         assert np.asarray(after).dtype == before.dtype
         assert pd.Series(np.asarray(after).ravel()).equals(pd.Series(before.ravel()))

@@ -10,9 +10,11 @@ to change what a fit learns, and say why in the commit::
 
     python tests/test_fingerprint.py --record
 
-Outputs are compared to a float32 tolerance: one epoch of a different
-computation moves them far more, while another CPU's kernels may round the
-last bit differently.
+Labels are compared exactly; numbers to 1e-4: another CPU's kernels round
+the last bits differently, and training carries that along (on the AMD
+EPYC machines of December 2026 four probabilities of an unchanged main
+moved by up to 6.5e-5), while one epoch of a different computation moves
+them far more.
 """
 
 import sys
@@ -133,7 +135,7 @@ def differences(current, recorded):
         if before.dtype.kind in "iu":
             if not np.array_equal(now, before):
                 found[key] = f"{int(np.sum(now != before))} of {before.size} labels differ"
-        elif not np.allclose(now, before, rtol=1e-5, atol=1e-6):
+        elif not np.allclose(now, before, rtol=1e-5, atol=1e-4):
             found[key] = f"largest difference {np.max(np.abs(now - before)):.3g}"
     return found
 

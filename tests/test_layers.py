@@ -16,6 +16,8 @@ LAYERS = [
         "skattn._registry",
         "skattn._device",
         "skattn._scaling",
+        "skattn._sparse",
+        "skattn._onehot",
         "skattn._memory",
         "skattn._docstring",
         "skattn.exceptions",

@@ -23,10 +23,17 @@ from .reconstruction import (
     swap_features,
 )
 from .retrieval import RowRetrieval
-from .tokenizer import MISSING_CODE, N_RESERVED_CODES, UNKNOWN_CODE, FeatureTokenizer
+from .tokenizer import (
+    BAG_STRIDE,
+    MISSING_CODE,
+    N_RESERVED_CODES,
+    UNKNOWN_CODE,
+    FeatureTokenizer,
+)
 
 __all__ = [
     "ATTENTION_KINDS",
+    "BAG_STRIDE",
     "MISSING_CODE",
     "N_RESERVED_CODES",
     "TOKENIZER_KINDS",

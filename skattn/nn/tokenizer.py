@@ -11,6 +11,9 @@ MISSING_CODE = 0
 UNKNOWN_CODE = 1
 #: Number of reserved codes; known category ``k`` has code ``k + N_RESERVED_CODES``.
 N_RESERVED_CODES = 2
+#: Columns of ``x_cat`` beyond the categorical features hold further categories
+#: of a feature, as ``feature * BAG_STRIDE + code`` (-1: none): an embedding bag.
+BAG_STRIDE = 2**32
 
 
 def _uniform_(tensor: torch.Tensor, d: int) -> torch.Tensor:
@@ -26,7 +29,11 @@ class FeatureTokenizer(nn.Module):
     ``j`` with code ``c`` becomes ``E_j[c] + b_j``, where code
     :data:`MISSING_CODE` and :data:`UNKNOWN_CODE` index learned embeddings of
     their own. A learned CLS token is prepended, as in FT-Transformer
-    (Gorishniy et al., 2021).
+    (Gorishniy et al., 2021). A row may hold several categories of one
+    feature (a one-hot block with two 1s): ``x_cat``'s columns after the
+    features then name further ``(feature, code)`` pairs as ``feature *
+    BAG_STRIDE + code`` (-1 for none), whose embeddings are added to the
+    feature's token (an embedding bag).
 
     Parameters
     ----------
@@ -85,8 +92,9 @@ class FeatureTokenizer(nn.Module):
         ----------
         x_num : Tensor of shape (batch, n_num_features), float
             Scaled numeric features; NaN marks a missing value.
-        x_cat : Tensor of shape (batch, n_cat_features), int64
-            Category codes (see :data:`MISSING_CODE`, :data:`UNKNOWN_CODE`).
+        x_cat : Tensor of shape (batch, n_cat_features + n_extra), int64
+            Category codes (see :data:`MISSING_CODE`, :data:`UNKNOWN_CODE`),
+            then any further categories of a feature (:data:`BAG_STRIDE`).
 
         Returns
         -------
@@ -101,8 +109,21 @@ class FeatureTokenizer(nn.Module):
             num_tokens = values * self.num_weight + self.num_bias
             tokens.append(torch.where(missing, self.num_missing, num_tokens))
         if self.n_cat_features:
-            tokens.append(self.cat_embedding(x_cat + self.cat_offsets) + self.cat_bias)
+            codes, extra = x_cat[:, : self.n_cat_features], x_cat[:, self.n_cat_features :]
+            cat_tokens = self.cat_embedding(codes + self.cat_offsets) + self.cat_bias
+            if extra.shape[1]:
+                cat_tokens = cat_tokens + self._bag(extra)
+            tokens.append(cat_tokens)
         return torch.cat(tokens, dim=1)
+
+    def _bag(self, extra: torch.Tensor) -> torch.Tensor:
+        """The summed embeddings of further categories, (batch, n_cat_features, d_token)."""
+        present = extra >= 0
+        feature = torch.where(present, extra // BAG_STRIDE, 0)
+        code = torch.where(present, extra % BAG_STRIDE, 0)
+        embedded = self.cat_embedding(self.cat_offsets[feature] + code) * present.unsqueeze(-1)
+        bag = embedded.new_zeros(extra.shape[0], self.n_cat_features, self.d_token)
+        return bag.scatter_add(1, feature.unsqueeze(-1).expand_as(embedded), embedded)
 
     def padding_mask(self, x_num: torch.Tensor, x_cat: torch.Tensor):
         """None: every column's token counts (a missing value has its own token)."""

@@ -3,6 +3,8 @@
 import torch
 from skorch.callbacks import Callback
 
+from .._sparse import take_rows
+
 # Most rows kept as retrieval candidates: a prediction scores every one of
 # them (n_rows x MAX_MEMORY_ROWS distances), and the memory holds d_token
 # floats per row (1.3 MB at d_token=32).
@@ -45,8 +47,8 @@ class RetrievalMemory(Callback):
         embeddings = []
         with torch.no_grad(), net.autocast():
             for chunk in rows.split(CHUNK_ROWS):
-                x_num = torch.as_tensor(X["x_num"])[chunk].to(net.device)
-                x_cat = torch.as_tensor(X["x_cat"])[chunk].to(net.device)
+                x_num = take_rows(X["x_num"], chunk).to(net.device)
+                x_cat = take_rows(X["x_cat"], chunk).to(net.device)
                 embeddings.append(module.embed(x_num, x_cat).float())
             d_token = module.retrieval.key.in_features
             module.retrieval.remember(
