@@ -158,7 +158,11 @@ _training_parameters = """lr : float, default=1e-3
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
-        split. An int makes results on the CPU repeatable bit for bit.
+        split. An int makes results repeatable bit for bit only on the CPU,
+        on the same machine, with the same number of threads (torch's and
+        OpenMP's) and the same library versions: matrix kernels split their
+        sums over the threads, and the label spreading of self-training
+        breaks ties between equally near rows by floating-point order.
 
     verbose : int, default=0
         0 is silent. 1 draws a progress bar per training phase (epochs,

@@ -1,7 +1,9 @@
 """The command line: fit a CSV with unlabeled cells, predict another, clear errors."""
 
+import argparse
 import io
 import pickle
+import re
 import subprocess
 import sys
 
@@ -12,7 +14,7 @@ from sklearn.datasets import make_classification
 
 import skattn
 from skattn import AttentionClassifier, AttentionSelfTrainingClassifier
-from skattn._cli import main
+from skattn._cli import demo, hide_labels, main
 
 FAST = ["--param", "max_epochs=3", "--param", "max_iter=1", "--verbose", "0"]
 
@@ -145,3 +147,30 @@ def test_module_entry_point_has_help():
     assert result.returncode == 0
     assert "--target" in result.stdout
     assert "unlabeled" in result.stdout
+
+
+# The demo's contenders, in the order of its table.
+DEMO_METHODS = [
+    "AttentionSelfTrainingClassifier",
+    "SelfTrainingClassifier(HistGradientBoosting)",
+    "LogisticRegression (scaled)",
+    "MLPClassifier (scaled)",
+]
+
+
+def test_demo_prints_a_row_per_method_and_the_label_counts(capsys):
+    # The real demo trains with the defaults for seconds; 2 epochs and 1 round show its table.
+    demo(argparse.Namespace(verbose=0), self_training_params={"max_epochs": 2, "max_iter": 1})
+    out = capsys.readouterr().out
+    assert "21 labeled and 405 unlabeled (-1) training rows, 143 test rows" in out
+    for name in DEMO_METHODS:
+        assert re.search(rf"^{re.escape(name)} +21 labeled.* [01]\.\d{{3}} +\d+\.\d$", out, re.M)
+    assert re.search(r"^Most accurate here: .+", out, re.M)
+
+
+def test_hidden_labels_keep_a_share_of_each_class_and_two_at_least():
+    y = np.array([0] * 95 + [1] * 5 + [2] * 900)
+    y_partial = hide_labels(y, 0.05, random_state=0)
+    assert np.bincount(y_partial[y_partial != -1]).tolist() == [5, 2, 45]
+    assert ((y_partial == -1) | (y_partial == y)).all()
+    np.testing.assert_array_equal(y_partial, hide_labels(y, 0.05, random_state=0))
