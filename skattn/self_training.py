@@ -314,6 +314,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                     reconstruction_weight=self.reconstruction_weight,
                     mask_probability=self.mask_probability,
                     class_thresholds=rounds.thresholds,
+                    class_prior=_class_prior(labeled_target, len(self.classes_)),
                 ),
                 reconstruction=self.reconstruction_weight > 0,
             ),
@@ -393,6 +394,12 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 UserWarning,
                 stacklevel=5,
             )
+
+
+def _class_prior(target, n_classes):
+    """Class shares of the labeled rows: the tensor that consistency aligns to."""
+    counts = np.bincount(target, minlength=n_classes)
+    return torch.as_tensor(counts / counts.sum(), dtype=torch.float32)
 
 
 class _Rounds:
