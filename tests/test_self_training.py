@@ -299,3 +299,22 @@ def test_unlabeled_rows_of_a_wide_table_do_not_unlearn_the_labels():
     y_partial[labeled] = y[labeled]
     clf = AttentionSelfTrainingClassifier(max_iter=0, random_state=0).fit(X, y_partial)
     assert np.mean(clf.predict(X[labeled]) == y[labeled]) == 1.0
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 10])
+def test_adaptive_thresholds_stay_above_chance(n_classes):
+    # FlexMatch lowers the threshold of a class the network is unsure about;
+    # its floor was threshold / 2, 0.375: chance with 3 classes (every flat
+    # prediction passed it, and round 1 pseudo-labeled 71% of a 500-column
+    # table at 36% accuracy) and below chance with 2.
+    from skattn.self_training import _Rounds
+
+    clf = AttentionSelfTrainingClassifier(threshold=0.75)
+    clf.classes_ = np.arange(n_classes)
+    rounds = _Rounds(clf, np.zeros(4), np.ones(4))
+    confidence = np.array([0.99] * 50 + [0.8])
+    prediction = np.array([0] * 50 + [1])
+    thresholds = rounds._class_thresholds(confidence, prediction, np.zeros(n_classes, int))
+    chance = 1 / n_classes
+    assert thresholds[0] == 0.75
+    assert thresholds.min() >= chance + (0.75 - chance) / 2 - 1e-12
