@@ -112,9 +112,10 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
     hidden) to match the confident prediction on a weak view (small noise),
     and ``L_rec`` asks the strong view's tokens to reconstruct the hidden
     values. With ``adaptive_threshold``, class c's threshold is
-    ``threshold * M(b_c)``, ``M(b) = b / (2 - b)``, never below half the
-    threshold, where ``b_c`` is the number of pool rows confidently
-    predicted as c over that of the most confident class (FlexMatch).
+    ``threshold * M(b_c)``, ``M(b) = b / (2 - b)``, never below halfway
+    between chance (``1 / n_classes``) and the threshold, where ``b_c`` is
+    the number of pool rows confidently predicted as c over that of the most
+    confident class (FlexMatch).
     The confidence of a pool row is the largest of its mixed class scores
     ``(1 - w) * p_network + w * p_spreading`` with ``w =
     propagation_weight``, where ``p_spreading`` comes from label spreading
@@ -317,6 +318,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                     reconstruction_weight=self.reconstruction_weight,
                     mask_probability=self.mask_probability,
                     class_thresholds=rounds.thresholds,
+                    class_prior=_class_prior(labeled_target, len(self.classes_)),
                 ),
                 reconstruction=self.reconstruction_weight > 0,
             ),
@@ -396,6 +398,12 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 UserWarning,
                 stacklevel=5,
             )
+
+
+def _class_prior(target, n_classes):
+    """Class shares of the labeled rows: the tensor that consistency aligns to."""
+    counts = np.bincount(target, minlength=n_classes)
+    return torch.as_tensor(counts / counts.sum(), dtype=torch.float32)
 
 
 class _Rounds:
@@ -530,7 +538,11 @@ class _Rounds:
         if not estimator.adaptive_threshold or confident.max(initial=0) == 0:
             return thresholds
         learning = confident / confident.max()
-        return np.maximum(thresholds * learning / (2 - learning), thresholds / 2)
+        # Never below halfway from chance (1 / n_classes) to the threshold: a
+        # floor at threshold / 2 (0.375 for 0.75) is chance itself with 3
+        # classes and below it with 2, where flat predictions pass it.
+        floor = np.minimum(thresholds, (thresholds + 1 / n_classes) / 2)
+        return np.maximum(thresholds * learning / (2 - learning), floor)
 
     def _report(self, confidence, prediction, thresholds):
         """One entry of ``pseudo_label_history_``: this round's new pseudo-labels."""

@@ -257,3 +257,64 @@ def test_spreading_trust_on_more_rows_than_a_block():
     labeled = rng.rand(3000) < 0.3
     assert spreading_trust(clustered, np.where(labeled, clusters, -1), 2, block_rows=400) == 1.0
     assert spreading_trust(noisy, np.where(labeled, sign, -1), 2, block_rows=400) < 0.5
+
+
+def test_consistency_cannot_teach_one_class_to_every_row():
+    # A network that predicts one class everywhere, aligned to the labels'
+    # class shares, is confident about no row: FixMatch's consistency term
+    # then has no target to spread that class with (issue 28's collapse).
+    import torch
+
+    from skattn.training._semi import align_distribution
+
+    prior = torch.full((3,), 1 / 3)
+    collapsed = torch.softmax(torch.tensor([[4.0, 0.0, 0.0]]).repeat(256, 1), dim=1)
+    assert float(align_distribution(collapsed, prior).max()) < 0.34
+    # A batch that agrees with the prior keeps its confident rows.
+    varied = torch.eye(3).repeat(10, 1) * 0.9 + 0.1 / 3
+    assert torch.allclose(align_distribution(varied, prior), varied, atol=1e-6)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_unlabeled_rows_of_a_wide_table_do_not_unlearn_the_labels():
+    # 200 columns of which 10 informative, 4 labels per class, 588 unlabeled
+    # rows: before distribution alignment, consistency pushed one class onto
+    # every row until the network predicted 4 of its 12 labels wrong (and
+    # one class for 97% of the rows); with it, all 12 are kept.
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=600,
+        n_features=200,
+        n_informative=10,
+        n_redundant=0,
+        n_classes=3,
+        random_state=1,
+    )
+    rng = np.random.RandomState(0)
+    labeled = np.concatenate(
+        [rng.choice(np.flatnonzero(y == c), 4, replace=False) for c in range(3)]
+    )
+    y_partial = np.full_like(y, -1)
+    y_partial[labeled] = y[labeled]
+    clf = AttentionSelfTrainingClassifier(max_iter=0, random_state=0).fit(X, y_partial)
+    assert np.mean(clf.predict(X[labeled]) == y[labeled]) == 1.0
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 10])
+def test_adaptive_thresholds_stay_above_chance(n_classes):
+    # FlexMatch lowers the threshold of a class the network is unsure about;
+    # its floor was threshold / 2, 0.375: chance with 3 classes (every flat
+    # prediction passed it, and round 1 pseudo-labeled 71% of a 500-column
+    # table at 36% accuracy) and below chance with 2.
+    from skattn.self_training import _Rounds
+
+    clf = AttentionSelfTrainingClassifier(threshold=0.75)
+    clf.classes_ = np.arange(n_classes)
+    rounds = _Rounds(clf, np.zeros(4), np.ones(4))
+    confidence = np.array([0.99] * 50 + [0.8])
+    prediction = np.array([0] * 50 + [1])
+    thresholds = rounds._class_thresholds(confidence, prediction, np.zeros(n_classes, int))
+    chance = 1 / n_classes
+    assert thresholds[0] == 0.75
+    assert thresholds.min() >= chance + (0.75 - chance) / 2 - 1e-12

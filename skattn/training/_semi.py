@@ -13,6 +13,35 @@ from ._net import TabularNet, TensorBatches
 
 # Standard deviation of the weak view's noise, in standardised feature units.
 WEAK_NOISE = 0.05
+# Smallest batch-mean probability of a class that distribution alignment divides by.
+MIN_CLASS_MEAN = 1e-6
+
+
+def align_distribution(proba, class_prior):
+    """Class probabilities rescaled so that their batch mean matches ``class_prior``.
+
+    Distribution alignment (Berthelot et al., ReMixMatch, ICLR 2020): each
+    row's probabilities are multiplied by ``class_prior / mean(proba)`` and
+    renormalised. A network that predicts one class for every row gets
+    back probabilities near the prior, so none of its rows is confident:
+    consistency cannot teach a degenerate one-class prediction to the
+    whole table. Rows that stand out from the batch keep their confidence.
+
+    Parameters
+    ----------
+    proba : Tensor of shape (n_rows, n_classes)
+    class_prior : Tensor of shape (n_classes,)
+        Class shares of the labeled rows.
+
+    Examples
+    --------
+    >>> import torch
+    >>> collapsed = torch.tensor([[0.9, 0.05, 0.05]] * 3)
+    >>> align_distribution(collapsed, torch.full((3,), 1 / 3)).max(dim=1).values
+    tensor([0.3333, 0.3333, 0.3333])
+    """
+    aligned = proba * (class_prior / proba.mean(dim=0).clamp_min(MIN_CLASS_MEAN))
+    return aligned / aligned.sum(dim=1, keepdim=True).clamp_min(MIN_CLASS_MEAN)
 
 
 class LabeledUnlabeledBatches:
@@ -77,7 +106,9 @@ class SemiSupervisedNet(TabularNet):
       noise) becomes the target for a strong view (a share
       ``mask_probability`` of the features hidden) when its confidence
       exceeds the threshold of its class, ``class_thresholds`` (a tensor
-      the estimator updates between self-training rounds; FixMatch);
+      the estimator updates between self-training rounds; FixMatch). With
+      ``class_prior``, the weak view's probabilities are first aligned to
+      it over the batch (:func:`align_distribution`);
     * ``L_rec``: on every row, the strong view's output tokens reconstruct
       the hidden feature values (squared error for numeric, cross-entropy
       for categorical features).
@@ -90,10 +121,12 @@ class SemiSupervisedNet(TabularNet):
         reconstruction_weight=1.0,
         mask_probability=0.3,
         class_thresholds=None,
+        class_prior=None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.class_thresholds = class_thresholds
+        self.class_prior = class_prior
         self.consistency_weight = consistency_weight
         self.reconstruction_weight = reconstruction_weight
         self.mask_probability = mask_probability
@@ -191,6 +224,8 @@ class SemiSupervisedNet(TabularNet):
                     model, weak, x, y, labeled, rows, candidates=embeddings[:n_labeled].detach()
                 )
                 proba = torch.softmax(weak_logits.float(), dim=1)
+                if self.class_prior is not None:
+                    proba = align_distribution(proba, self.class_prior.to(self.device))
             model.train()
             confidence, target = proba.max(dim=1)
             confident = confidence > self.class_thresholds.to(self.device)[target]
