@@ -35,8 +35,10 @@ KEEL = [
 LARGE = "large26"
 # The one-hot synthetic set: 60 categorical columns, 240 one-hot columns.
 MOTIF = "motif60"
+# A wide numeric set: 500 columns, 20 of them informative (issue 28).
+WIDE = "wide500"
 PUBLIC = sorted([*SKLEARN, *KEEL])
-DATASETS = [*PUBLIC, LARGE, MOTIF]
+DATASETS = [*PUBLIC, LARGE, MOTIF, WIDE]
 N_SPLITS = 5
 
 
@@ -49,6 +51,18 @@ def _large26():
         n_classes=26,
         n_clusters_per_class=1,
         class_sep=2.0,
+        random_state=0,
+    )
+    return pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]), y
+
+
+def _wide500():
+    X, y = make_classification(
+        n_samples=3000,
+        n_features=500,
+        n_informative=20,
+        n_redundant=10,
+        n_classes=3,
         random_state=0,
     )
     return pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]), y
@@ -83,6 +97,8 @@ def load(name):
         return _large26()
     if name == MOTIF:
         return _motif60()
+    if name == WIDE:
+        return _wide500()
     if name in SKLEARN:
         X, y = SKLEARN[name](return_X_y=True, as_frame=True)
         return X, y.to_numpy()
