@@ -218,8 +218,9 @@ def plot_importances(importances, *, names=None, top=None, ax=None):
         An estimator's ``feature_importances_``, a Series indexed by column,
         the output of ``explain`` (its column means are drawn), or values.
     names : sequence of str, optional
-        Column names for array-like input (default: the estimator's
-        ``feature_names_in_``, else ``x0, x1, ...``).
+        Column names for array-like input (default, for an estimator: the
+        names its ``explain`` gives, one per input column or one-hot block;
+        else ``x0, x1, ...``).
     top : int, optional
         Draw only the ``top`` largest.
     ax : matplotlib Axes, optional
@@ -310,7 +311,8 @@ def _as_series(importances, names):
         return importances.mean(axis=0)
     if hasattr(importances, "feature_importances_"):
         values = importances.feature_importances_
-        names = getattr(importances, "feature_names_in_", None) if names is None else names
+        if names is None:  # one name per explained column (a one-hot block is one)
+            names = importances._explained_columns()[0]
     else:
         values = np.asarray(importances, dtype=float)
     if names is None:

@@ -11,6 +11,7 @@ from sklearn.preprocessing import OneHotEncoder
 import skattn
 from skattn import AttentionClassifier, AttentionSelfTrainingClassifier
 from skattn._onehot import find_onehot_blocks
+from skattn.inspection import plot_importances
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -140,6 +141,9 @@ def test_explanations_name_the_original_columns():
              "onehotencoder__c3", "remainder__num"]  # fmt: skip
     assert list(clf.explain(frame.head(3)).columns) == names
     assert clf.feature_importances_.shape == (5,)
+    pytest.importorskip("matplotlib").use("Agg")
+    ax = plot_importances(clf)
+    assert {label.get_text() for label in ax.get_yticklabels()} == set(names)
     unnamed = AttentionClassifier(**NET).fit(frame.to_numpy(), y)
     assert list(unnamed.explain(frame.to_numpy()[:1]).columns)[:2] == ["x0-x2", "x3-x5"]
 
