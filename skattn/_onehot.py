@@ -242,7 +242,9 @@ def block_codes(values, blocks):
         count, first, broken = _actives(values[:, block])
         codes[count > 0, b] = first[count > 0] + N_RESERVED_CODES
         for row, columns in broken:
-            extras += [(row, b * BAG_STRIDE + column + N_RESERVED_CODES) for column in columns[1:]]
+            extras += [
+                (row, b * BAG_STRIDE + int(column) + N_RESERVED_CODES) for column in columns[1:]
+            ]
     if not extras:
         return codes, np.empty((n_rows, 0), dtype=np.int64)
     rows = np.array([row for row, _ in extras])

@@ -88,8 +88,8 @@ def test_row_breaking_a_block_keeps_all_its_categories():
     matrix = OneHotEncoder(sparse_output=False).fit_transform(X)
     clf = AttentionClassifier(**NET).fit(matrix, y)
     a, b = matrix[:1].copy(), matrix[:1].copy()
-    a[0, :3], b[0, :3] = [1, 0, 0], [0, 1, 0]
-    both = np.maximum(a, b)  # two 1s in c0's block
+    a[0, 6:9], b[0, 6:9] = [1, 0, 0], [0, 1, 0]
+    both = np.maximum(a, b)  # two 1s in c2's block
     for rows in (both, sp.csr_matrix(both)):
         proba = clf.predict_proba(rows)
         assert np.isfinite(proba).all()
