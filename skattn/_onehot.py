@@ -115,7 +115,8 @@ def find_onehot_blocks(values, names=None) -> list:
         values.sum_duplicates()
     n_rows, n_columns = values.shape
     binary = _binary_columns(values)
-    blocks, current, taken = [], [], np.zeros(n_rows, dtype=bool)
+    # Rows with a 1 in the current block, cleared row by row: O(non-zeros), not O(rows x columns).
+    blocks, current, marked, taken = [], [], [], np.zeros(n_rows, dtype=bool)
     for column in range(n_columns):
         rows = _active_rows(values, column) if binary[column] else None
         joins = (
@@ -130,10 +131,13 @@ def find_onehot_blocks(values, names=None) -> list:
         if not joins:
             if len(current) > 1:
                 blocks.append(current)
-            current, taken = [], np.zeros(n_rows, dtype=bool)
+            for rows_of_block in marked:
+                taken[rows_of_block] = False
+            current, marked = [], []
             if rows is None:
                 continue
         current.append(column)
+        marked.append(rows)
         taken[rows] = True
     if len(current) > 1:
         blocks.append(current)
