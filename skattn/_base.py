@@ -26,7 +26,7 @@ from ._arrays import resolve_tokenizer
 from ._data import check_X, make_encoder
 from ._device import resolve_device, seeded
 from ._memory import INFERENCE_BYTES, USABLE_SHARE, NetworkShape, available_bytes, rows_within
-from ._sparse import SparseRows, take_rows
+from ._sparse import keep_rows, take_rows
 from ._version import __version__
 from .exceptions import FitInterruptedWarning, InconsistentVersionWarning, InsufficientMemoryError
 from .nn import ATTENTION_KINDS, TOKENIZER_KINDS, FTTransformer
@@ -139,12 +139,7 @@ def select_rows(inputs, target, rows):
     """
     rows = torch.as_tensor(rows)
     return (
-        {
-            key: value.take(rows)
-            if isinstance(value, SparseRows)
-            else torch.as_tensor(value)[rows]
-            for key, value in inputs.items()
-        },
+        {key: keep_rows(value, rows) for key, value in inputs.items()},
         None if target is None else torch.as_tensor(target)[rows],
     )
 

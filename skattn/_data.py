@@ -254,7 +254,7 @@ class TabularEncoder:
     def cat_cardinalities(self) -> list:
         """Number of known categories of each categorical feature, one-hot blocks last."""
         return [len(vocabulary) for vocabulary in self.vocabularies_] + [
-            len(block) for block in getattr(self, "blocks_", [])
+            len(block) for block in self.blocks_
         ]
 
     def tokenizer_params(self) -> dict:
@@ -274,7 +274,7 @@ class TabularEncoder:
         the numeric columns first, then the categorical ones, then the
         blocks.
         """
-        blocks = getattr(self, "blocks_", [])
+        blocks = self.blocks_
         units = [[j] for j in self.num_positions_ + self.cat_positions_] + blocks
         order = np.argsort([unit[0] for unit in units], kind="stable")
         if feature_names is None:
@@ -311,7 +311,7 @@ class TabularEncoder:
             index = vocabulary.get_indexer(column)
             codes = np.where(index < 0, UNKNOWN_CODE, index + N_RESERVED_CODES)
             x_cat[:, j] = np.where(column.isna(), MISSING_CODE, codes)
-        blocks = getattr(self, "blocks_", [])
+        blocks = self.blocks_
         if blocks:
             x_cat = np.hstack([x_cat, *self._block_codes(X, blocks)])
         return {"x_num": x_num, "x_cat": x_cat}

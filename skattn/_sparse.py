@@ -90,8 +90,8 @@ class SparseRows:
 
 
 def keep_rows(values, rows):
-    """``values[rows]`` in the same form: :class:`SparseRows` stay sparse."""
-    return values.take(rows) if isinstance(values, SparseRows) else values[rows]
+    """``values[rows]``: :class:`SparseRows` stay sparse, arrays become tensors."""
+    return values.take(rows) if isinstance(values, SparseRows) else torch.as_tensor(values)[rows]
 
 
 def take_rows(values, rows):
