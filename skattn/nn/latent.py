@@ -158,6 +158,10 @@ class LatentReconstructionHead(_ReconstructionLosses):
         """Numeric predictions (batch, n_num) and the categorical logits, as ReconstructionHead."""
         return self.columns(self.column_tokens(tokens))
 
+    def read_back(self, tokens, x_cat, hidden_cat):
+        """As :meth:`ReconstructionHead.read_back`, from the columns' tokens."""
+        return self.columns.read_back(self.column_tokens(tokens), x_cat, hidden_cat)
+
     def detection_logits(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits (batch, n_num + n_cat) that each value was changed."""
         return self.columns.detection_logits(self.column_tokens(tokens))

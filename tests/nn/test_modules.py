@@ -12,6 +12,7 @@ from skattn.nn import (
     FTTransformer,
     MultiheadSelfAttention,
     PatchTokenizer,
+    ReconstructionHead,
     sparsemax,
 )
 
@@ -217,3 +218,37 @@ def test_a_model_without_outputs_embeds_and_says_it_has_no_head():
         model(x_num, x_cat)
     with pytest.raises(ValueError, match="must not be negative"):
         FTTransformer(n_num_features=3, d_out=-1)
+
+
+def test_category_readout_is_one_linear_map_per_feature_and_loads_old_files():
+    # Cardinalities that share a padded size (3 and 4 codes pad to 8 with the
+    # reserved ones) and one that does not, so several groups are stacked.
+    cardinalities = [3, 40, 4, 1]
+    head = ReconstructionHead(n_num_features=1, cat_cardinalities=cardinalities, d_token=8)
+    torch.manual_seed(1)
+    linears = [torch.nn.Linear(8, c + N_RESERVED_CODES) for c in cardinalities]
+    old = {
+        f"cat_heads.{j}.{name}": getattr(linear, name)
+        for j, linear in enumerate(linears)
+        for name in ("weight", "bias")
+    }
+    state = {k: v for k, v in head.state_dict().items() if not k.startswith("cat_heads.")}
+    head.load_state_dict({**state, **old})  # the layout of files saved before stacking
+
+    tokens = torch.randn(5, 1 + 1 + len(cardinalities), 8)
+    _, logits = head(tokens)
+    for j, linear in enumerate(linears):
+        torch.testing.assert_close(logits[j], linear(tokens[:, 2 + j]))
+    x_cat = torch.stack([torch.randint(2, c + 2, (5,)) for c in cardinalities], dim=1)
+    hidden = torch.rand(5, len(cardinalities)) < 0.5
+    hidden[0] = True
+    expected = torch.cat(
+        [
+            torch.nn.functional.cross_entropy(
+                linear(tokens[:, 2 + j][hidden[:, j]]), x_cat[hidden[:, j], j], reduction="none"
+            )
+            for j, linear in enumerate(linears)
+        ]
+    )
+    _, losses = head.read_back(tokens, x_cat, hidden)
+    torch.testing.assert_close(losses.sort().values, expected.sort().values)
