@@ -188,7 +188,7 @@ _fitted_attributes = """n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
-    tokenizer_ : {"feature", "patch", "sequence"}
+    tokenizer_ : {{"feature", "patch", "sequence"}}
         The tokenizer in use (``tokenizer`` with ``"auto"`` resolved).
 
     max_tokens_ : int or None
@@ -203,7 +203,7 @@ _fitted_attributes = """n_features_in_ : int
         column has a token of its own.
 
     n_iter_ : int
-        Number of epochs run.
+        {n_iter_doc}
 
     device_ : str
         The device the network was trained on.
@@ -310,6 +310,8 @@ SELF_TRAINING_DEFAULTS = dict(
     "        keeps a floor (the consistency and reconstruction terms), and the last\n"
     "        epochs of a fixed count were mostly spent on it.",
     epochs_per_round=2,
+    n_iter_doc="Number of pseudo-labeling rounds run: 0 with ``max_iter=0``, or when y\n"
+    "        has no unlabeled row (then the network is fitted on the labels alone).",
     max_iter=3,
     max_iter_doc="Three, not scikit-learn's ten: the first round pseudo-labels most\n"
     "        rows, and on the benchmark suite 3 rounds of 2 epochs were more accurate\n"
@@ -331,6 +333,7 @@ def shared_docs_with(
     n_iter_no_change=10,
     tol=None,
     tol_doc="",
+    n_iter_doc="Number of epochs run.",
     **more,
 ):
     """The shared parameter docs, with an estimator's own defaults where they differ."""
@@ -345,7 +348,7 @@ def shared_docs_with(
             tol=tol,
             tol_doc=tol_doc and f"\n        {tol_doc}",
         ),
-        fitted_attributes=_fitted_attributes,
+        fitted_attributes=_fitted_attributes.format(n_iter_doc=n_iter_doc),
         self_training_parameters=_self_training_parameters.format(
             epochs_per_round=epochs_per_round,
             max_iter=max_iter,

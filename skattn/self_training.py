@@ -1,14 +1,21 @@
 """Self-training inside one attention network: y == -1 marks unlabeled rows."""
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from ._base import FitJob, labeled_mask, softmax
 from ._data import check_X
@@ -23,9 +30,6 @@ __all__ = ["AttentionSelfTrainingClassifier", "spread_labels", "spreading_trust"
 
 # Pseudo-label weights grow linearly to ``unlabeled_weight`` over these rounds.
 RAMPUP_ROUNDS = 3
-# A round that would pseudo-label fewer than this share of the training rows
-# changes the labels too little to pay for its training: the rounds stop.
-MIN_NEW_LABELS = 0.01
 
 
 @persistable
@@ -69,15 +73,11 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         The round in which each row got its label: 0 for rows labeled by
         the user, k for pseudo-labels of round k, -1 for rows never labeled.
 
-    n_iter_ : int
-        Number of pseudo-labeling rounds run (at least 1 unless
-        ``max_iter=0``).
-
-    termination_condition_ : {"max_iter", "no_change", "all_labeled"}
-        Why the rounds stopped: ``"no_change"`` when a round (with
-        ``criterion="threshold"``) found fewer than 1%% of the training rows
-        confident enough to pseudo-label, so that another training phase
-        would change little; those rows stay unlabeled.
+    termination_condition_ : {"max_iter", "no_change", "all_labeled", "interrupted"}
+        Why the rounds stopped, with scikit-learn's meanings: ``max_iter``
+        rounds ran, a round found no row to pseudo-label (``"no_change"``),
+        or no row is left unlabeled (``"all_labeled"``, also when y has none);
+        ``"interrupted"`` after Ctrl-C.
 
     propagation_trust_ : float
         With ``adaptive_propagation``, the share of ``propagation_weight``
@@ -122,10 +122,11 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
     [4]_ of the given labels over a k-NN graph of the inputs (the graph
     finds clusters, the network corrects it, in the spirit of [5]_).
 
-    Unlike scikit-learn's ``SelfTrainingClassifier``, which reports
-    ``n_iter_ = 0`` when y has no unlabeled row, the first round always runs
-    (finding nothing to label), so ``n_iter_`` is at least 1 as the
-    scikit-learn estimator contract asks of estimators with ``max_iter``.
+    As in scikit-learn's ``SelfTrainingClassifier``, ``max_iter=0`` fits
+    the network on the labeled rows alone: the same model as
+    :class:`AttentionClassifier` fitted on them, the baseline self-training
+    has to beat. A y without unlabeled rows gets the same supervised fit,
+    with ``n_iter_ = 0``.
 
     Early stopping holds out labeled rows only (never -1 rows); with
     ``early_stopping="auto"`` it needs 1000 labeled rows, and with fewer,
@@ -288,17 +289,34 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self : AttentionSelfTrainingClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
-
-    def _job(self, X, y, sample_weight):
-        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
-        if y.dtype.kind in "US":
-            raise ValueError(
-                "y has dtype string. If you wish to predict on string targets, use "
-                "dtype object, and use -1 as the label for unlabeled samples."
-            )
+        if self.max_iter != 0:
+            return self._fit(X, y, sample_weight)
+        # As scikit-learn's SelfTrainingClassifier(max_iter=0): the network fitted
+        # on the labeled rows alone (column statistics included), the baseline
+        # that self-training has to beat.
+        y = _check_partial_y(y)
+        check_consistent_length(X, y, sample_weight)
         has_label = labeled_mask(y)
         self._warn_about_pool(has_label)
+        rows = np.flatnonzero(has_label)
+        weight = None if sample_weight is None else _safe_indexing(sample_weight, rows)
+        self._fit(_safe_indexing(X, rows), y[rows], weight)
+        self.transduction_ = y.copy()
+        self.labeled_iter_ = np.where(has_label, 0, -1)
+        return self
+
+    def _job(self, X, y, sample_weight):
+        y = _check_partial_y(y)
+        has_label = labeled_mask(y)
+        if self.max_iter != 0 or not has_label.all():  # else fit checked the pool
+            self._warn_about_pool(has_label)
+        if has_label.all():
+            # Nothing unlabeled to learn from: the supervised fit, as scikit-learn's
+            # SelfTrainingClassifier fits its estimator on the labels alone.
+            return replace(
+                super()._job(X, y, sample_weight),
+                rounds=_Rounds(self, y, sample_weight, labels_only=True),
+            )
         labeled_target, labeled_weight = self._class_targets(
             y[has_label], sample_weight[has_label]
         )
@@ -400,6 +418,17 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             )
 
 
+def _check_partial_y(y):
+    """y as a 1-D array, refusing string dtypes (which cannot hold -1 beside the labels)."""
+    y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
+    if y.dtype.kind in "US":
+        raise ValueError(
+            "y has dtype string. If you wish to predict on string targets, use "
+            "dtype object, and use -1 as the label for unlabeled samples."
+        )
+    return y
+
+
 def _class_prior(target, n_classes):
     """Class shares of the labeled rows: the tensor that consistency aligns to."""
     counts = np.bincount(target, minlength=n_classes)
@@ -417,8 +446,9 @@ class _Rounds:
     in place.
     """
 
-    def __init__(self, estimator, y, sample_weight):
+    def __init__(self, estimator, y, sample_weight, *, labels_only=False):
         self.estimator = estimator
+        self.labels_only = labels_only  # no round runs: nothing is unlabeled
         self.y = y
         self.sample_weight = sample_weight  # of every row, float64
         self.thresholds = torch.full((len(estimator.classes_),), float(estimator.threshold))
@@ -433,6 +463,8 @@ class _Rounds:
         numbers); pseudo-labels go into ``y`` and their weights into
         ``X["sample_weight"]``, in place.
         """
+        if self.labels_only:
+            return
         estimator, seed = self.estimator, net.random_state
         n_classes = len(estimator.classes_)
         self.rows, self.target = X["row"].numpy(), y
@@ -449,10 +481,7 @@ class _Rounds:
                 spread_weight *= self.trust
             if spread_weight > 0 and estimator.propagation_space == "input":
                 spread = spread_labels(points, y, n_classes, seed=seed)
-        # Round 1 runs even on an empty pool, so n_iter_ counts it (see Notes).
-        while (len(pool) or self.n_iter == 0) and (
-            estimator.max_iter is None or self.n_iter < estimator.max_iter
-        ):
+        while len(pool) and (estimator.max_iter is None or self.n_iter < estimator.max_iter):
             pseudo_counts = np.bincount(y[self.labeled_iter > 0].numpy(), minlength=n_classes)
             proba = self._proba(X, pool)
             if spread_weight > 0 and estimator.propagation_space == "embedding":
@@ -468,8 +497,6 @@ class _Rounds:
             self.thresholds.copy_(torch.as_tensor(thresholds))
             if estimator.criterion == "threshold":
                 selected = np.flatnonzero(confidence > thresholds[prediction])
-                if len(selected) < MIN_NEW_LABELS * len(y):
-                    selected = selected[:0]
             else:
                 selected = np.argsort(-confidence, kind="stable")[: estimator.k_best]
             self.history.append(
@@ -487,6 +514,8 @@ class _Rounds:
                 weights[pseudo] * weight, dtype=torch.float32
             )
             pool = np.flatnonzero(self.labeled_iter == -1)
+            if estimator.verbose:
+                print(f"End of iteration {self.n_iter}, added {len(selected)} new labels.")
             net.announce(
                 f"round {self.n_iter}: +{len(selected)} pseudo-labels, {len(pool)} rows unlabeled",
                 estimator.epochs_per_round,
@@ -501,6 +530,8 @@ class _Rounds:
     def finish(self, estimator, interrupted):
         """Set the fitted attributes of the rounds (those run so far, if interrupted)."""
         estimator.n_iter_ = self.n_iter
+        if self.labels_only:
+            self.termination = "max_iter" if estimator.max_iter == 0 else "all_labeled"
         estimator.termination_condition_ = "interrupted" if interrupted else self.termination
         estimator.pseudo_label_history_ = self.history
         estimator.transduction_ = self.y.copy()

@@ -33,13 +33,13 @@ def test_self_training_trains_large_sets_for_fewer_epochs():
     y = np.where(np.arange(len(y)) % 10 == 0, y, -1)
     # tol=None: the whole budget, not an earlier plateau.
     clf = AttentionSelfTrainingClassifier(
-        d_token=8, n_blocks=1, max_iter=0, tol=None, random_state=0
+        d_token=8, n_blocks=1, max_iter=1, epochs_per_round=1, tol=None, random_state=0
     )
     clf.fit(X, y)
     assert clf.max_epochs == "auto"
-    assert clf.n_iter_ == 0
-    # 4800 rows in batches of 256: 18.75 steps an epoch, 240 steps in 13 epochs.
-    assert len(clf.net_.history) == 13
+    # 4800 rows in batches of 256: 18.75 steps an epoch, 240 steps in 13 epochs,
+    # then one epoch per round run.
+    assert len(clf.net_.history) == 13 + clf.n_iter_
 
 
 def test_gradual_unfreezing_uses_the_resolved_epochs():
