@@ -17,6 +17,7 @@ from .model import (
     run_step,
 )
 from .reconstruction import (
+    CategoryReadout,
     GroupReconstructionHead,
     ReconstructionHead,
     mask_features,
@@ -38,6 +39,7 @@ __all__ = [
     "N_RESERVED_CODES",
     "TOKENIZER_KINDS",
     "UNKNOWN_CODE",
+    "CategoryReadout",
     "FTTransformer",
     "FeatureTokenizer",
     "GroupReconstructionHead",
