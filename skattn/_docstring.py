@@ -225,7 +225,9 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
     threshold : float, default=0.75
         Confidence a prediction must exceed (strictly) to become a
         pseudo-label, when ``criterion="threshold"``; also the confidence
-        that gates the consistency term.
+        that gates the consistency term. On the benchmark suite (17 sets
+        and ``motif60``, 5 splits) 0.9 was level with 0.75 (-0.00 +- 0.34
+        points at 1% labels, -0.17 +- 0.24 at 10%), in 0.86-0.91x the time.
 
     criterion : {{"threshold", "k_best"}}, default="threshold"
         Pseudo-label the rows above the threshold, or the ``k_best`` most
@@ -255,7 +257,9 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
 
     reconstruction_weight : float, default=1.0
         Weight of the masked-feature reconstruction term on all rows; 0
-        turns it off.
+        turns it off, for fits 0.84x as long on the benchmark suite and
+        0.43 +- 0.43 points less accurate at 1% labels (6.9 less on the
+        one-hot set ``motif60``, where the columns explain each other).
 
     mask_probability : float, default=0.3
         Share of feature values hidden in the strong view.
