@@ -169,7 +169,9 @@ _training_parameters = """lr : float, default=1e-3
         losses, and the new pseudo-labels of each self-training round) on
         standard error when that is a terminal, and prints nothing
         otherwise. 2 and above print a line per epoch with the losses (and
-        one per self-training round) wherever the output goes.
+        one per self-training round) wherever the output goes. Self-training
+        also prints scikit-learn's "End of iteration k, added n new labels."
+        after each round, from 1 on, on standard output.
 
     warm_start : bool, default=False
         When the estimator is fitted already, start ``fit`` from the fitted

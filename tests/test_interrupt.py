@@ -30,6 +30,19 @@ def data():
     return X, y, y_partial
 
 
+@pytest.fixture(autouse=True)
+def python_sigint_handler():
+    """Python's own SIGINT handler (KeyboardInterrupt), whatever ran before.
+
+    In the whole suite a library used by an earlier test can leave another
+    handler installed; seen in CI, where the signal then went unnoticed and
+    the fit ran to its end.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def press_ctrl_c_at(monkeypatch, step):
     """Deliver SIGINT (what Ctrl-C sends) in the ``step``-th training step."""
     train_step = NeuralNet.train_step
