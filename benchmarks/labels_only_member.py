@@ -1,0 +1,182 @@
+"""The labels-only member of self-training, and the rules it was chosen among (issue 29).
+
+For every split of the public suite, fits ``AttentionSelfTrainingClassifier()``
+and keeps the class probabilities, on the training and test rows, of its
+self-trained network alone and of its labels-only member (``labels_only_``,
+the ``max_iter=0`` fit), one ``.npz`` per split under ``--out``. ``--report``
+then combines them offline by each candidate rule, from the training rows
+alone, and compares the rules' test accuracy with both members, per
+(dataset, fraction) cell. The rule ``tempered`` is the estimator's own
+(``predict_proba``), computed with its own function; ``--check`` confirms
+that on the first split by refitting.
+
+    cd benchmarks
+    OMP_NUM_THREADS=1 python labels_only_member.py --out member/ --datasets pima crx
+    python labels_only_member.py --report member/ --markdown member.md
+"""
+
+import argparse
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _suite import DATASETS, load, splits
+
+from skattn import AttentionSelfTrainingClassifier
+from skattn._base import softmax
+from skattn.self_training import _temperature
+
+
+def collect(datasets, fractions, out):
+    out.mkdir(parents=True, exist_ok=True)
+    for name in datasets:
+        X, y = load(name)
+        for fraction in fractions:
+            for repeat, train, test, y_partial in splits(y, fraction):
+                path = out / f"{name}_{fraction}_{repeat}.npz"
+                if path.exists():
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model = AttentionSelfTrainingClassifier(random_state=repeat)
+                    model.fit(X.iloc[train], y_partial)
+                probas = {}
+                for part, rows in (("train", train), ("test", test)):
+                    probas[f"st_{part}"] = softmax(model._forward(X.iloc[rows]))
+                    probas[f"lab_{part}"] = model.labels_only_.predict_proba(X.iloc[rows])
+                    probas[f"combined_{part}"] = model.predict_proba(X.iloc[rows])
+                np.savez(path, train=train, test=test, y_partial=y_partial, y=y, **probas)
+                print(path.stem, flush=True)
+
+
+def rules(st_train, lab_train, pool):
+    """Each candidate rule: a function of (self-trained, labels-only) probabilities."""
+    confidence = lab_train[pool].max(axis=1).mean()
+    temperature = _temperature(np.log(st_train[pool]), confidence)
+
+    def tempered(st, lab):
+        return (softmax(np.log(st) / temperature) + lab) / 2
+
+    return {
+        "self-trained": lambda st, lab: st,
+        "labels only": lambda st, lab: lab,
+        "mean": lambda st, lab: (st + lab) / 2,
+        "weights 1:3": lambda st, lab: st / 4 + 3 * lab / 4,
+        "geometric mean": lambda st, lab: np.log(st) + np.log(lab),
+        "tempered": tempered,
+    }
+
+
+def score(directory):
+    rows = []
+    for path in sorted(Path(directory).glob("*.npz")):
+        d = np.load(path)
+        name, fraction, repeat = path.stem.rsplit("_", 2)
+        y_test = d["y"][d["test"]]
+        pool = d["y_partial"] == -1
+        st, lab = (np.clip(d[f"{k}_test"], 1e-12, 1) for k in ("st", "lab"))
+        found = rules(np.clip(d["st_train"], 1e-12, 1), d["lab_train"], pool)
+        row = dict(dataset=name, fraction=float(fraction), repeat=int(repeat))
+        for rule, combine in found.items():
+            row[rule] = 100 * np.mean(combine(st, lab).argmax(axis=1) == y_test)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def records(directory):
+    """Per split, as semi_supervised.py's raw rows: the estimator and its two members."""
+    rows = []
+    for path in sorted(Path(directory).glob("*.npz")):
+        d = np.load(path)
+        name, fraction, repeat = path.stem.rsplit("_", 2)
+        y, pool = d["y"], d["y_partial"] == -1
+        found = rules(np.clip(d["st_train"], 1e-12, 1), d["lab_train"], pool)
+        for method, rule in METHODS.items():
+            combine = found[rule]
+            parts = {
+                part: combine(np.clip(d[f"st_{part}"], 1e-12, 1), d[f"lab_{part}"]).argmax(axis=1)
+                for part in ("train", "test")
+            }
+            rows.append(
+                dict(
+                    n_rows=len(y),
+                    dataset=name,
+                    fraction=float(fraction),
+                    n_labeled=int((~pool).sum()),
+                    repeat=int(repeat),
+                    method=method,
+                    test=100 * np.mean(parts["test"] == y[d["test"]]),
+                    transductive=100 * np.mean(parts["train"][pool] == y[d["train"]][pool]),
+                    seconds=np.nan,
+                    cpu=np.nan,
+                )
+            )
+    return pd.DataFrame(rows)
+
+
+# The rows records() writes: the estimator's own predictions, and its members'.
+METHODS = {
+    "skattn SelfTraining": "tempered",
+    "skattn SelfTraining, network alone": "self-trained",
+    "skattn SelfTraining, labels-only member": "labels only",
+}
+
+
+def report(frame):
+    cells = frame.groupby(["dataset", "fraction"]).mean().drop(columns="repeat")
+    candidates = [c for c in cells.columns if c != "labels only"]
+    lines = ["| rule | labels | cells | mean | cells > 1 point below labels only | cells above |"]
+    lines.append("| --- | --- | --- | --- | --- | --- |")
+    for fraction, group in cells.groupby(level="fraction"):
+        for rule in ["labels only", *candidates]:
+            below = int((group[rule] < group["labels only"] - 1).sum())
+            above = int((group[rule] > group["labels only"]).sum())
+            lines.append(
+                f"| {rule} | {fraction:.0%} | {len(group)} | {group[rule].mean():.2f} "
+                f"| {below} | {above} |"
+            )
+    per_cell = cells[["self-trained", "labels only", "tempered"]].copy()
+    per_cell["tempered - labels only"] = per_cell["tempered"] - per_cell["labels only"]
+    return "\n".join(lines) + "\n\n" + per_cell.round(1).to_markdown() + "\n"
+
+
+def check(directory):
+    """Refit the first stored split: the estimator's predict_proba is the rule ``tempered``."""
+    path = sorted(Path(directory).glob("*.npz"))[0]
+    name, _, repeat = path.stem.rsplit("_", 2)
+    X, _ = load(name)
+    d = np.load(path)
+    model = AttentionSelfTrainingClassifier(random_state=int(repeat))
+    model.fit(X.iloc[d["train"]], d["y_partial"])
+    found = rules(np.clip(d["st_train"], 1e-12, 1), d["lab_train"], d["y_partial"] == -1)
+    offline = found["tempered"](np.clip(d["st_test"], 1e-12, 1), d["lab_test"])
+    np.testing.assert_allclose(model.predict_proba(X.iloc[d["test"]]), offline, atol=1e-6)
+    print(f"{path.stem}: predict_proba equals the rule 'tempered'")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
+    parser.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.1])
+    parser.add_argument("--out", type=Path, help="fit and store the members' probabilities")
+    parser.add_argument("--report", type=Path, help="score the rules on stored probabilities")
+    parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--records", type=Path, help="write semi_supervised.py's raw rows here")
+    args = parser.parse_args()
+    if args.out:
+        collect(args.datasets, args.fractions, args.out)
+    if args.report:
+        if args.check:
+            check(args.report)
+        text = report(score(args.report))
+        print(text)
+        if args.markdown:
+            args.markdown.write_text(text)
+        if args.records:
+            records(args.report).to_csv(args.records, index=False)
+
+
+if __name__ == "__main__":
+    main()
