@@ -56,9 +56,16 @@ def search_both_ways():
     ):
         on_cluster = search(n_jobs=-1)
     assert len(tasks.data) >= 4  # 2 candidates x 2 folds ran as cluster tasks
-    np.testing.assert_array_equal(
-        on_cluster.cv_results_["mean_test_score"], sequential.cv_results_["mean_test_score"]
+    # Up to one test row of one fold apart (0.025: 20 rows a fold, 2 folds):
+    # this 3-epoch labels-only member is nearly undecided on some rows, and
+    # a worker process's kernels may round their last bit differently
+    # (memory alignment); a full CI run saw 0.525 against 0.5 once.
+    np.testing.assert_allclose(
+        on_cluster.cv_results_["mean_test_score"],
+        sequential.cv_results_["mean_test_score"],
+        atol=0.03,
     )
+    # The refit runs in this process either way.
     np.testing.assert_array_equal(on_cluster.predict_proba(X), sequential.predict_proba(X))
 
 
