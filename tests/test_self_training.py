@@ -326,8 +326,9 @@ def test_adaptive_thresholds_stay_above_chance(n_classes):
 def test_the_labels_only_member_is_the_max_iter_0_fit(few_labels, fitted):
     X, _, y_partial, X_test, _ = few_labels
     labels_only = AttentionSelfTrainingClassifier(**SMALL, max_iter=0).fit(X, y_partial)
-    np.testing.assert_array_equal(
-        fitted.labels_only_.predict_proba(X_test), labels_only.predict_proba(X_test)
+    # Equal up to the last bits: with two threads, a full CI run saw 7.7e-7 apart.
+    np.testing.assert_allclose(
+        fitted.labels_only_.predict_proba(X_test), labels_only.predict_proba(X_test), atol=1e-5
     )
     # Without rounds (max_iter=0, or no unlabeled row) there is no member.
     for name in ("labels_only_", "temperature_", "pseudo_label_trust_"):
