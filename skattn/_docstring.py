@@ -159,10 +159,12 @@ _training_parameters = """lr : float, default=1e-3
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. An int makes results repeatable bit for bit only on the CPU,
-        on the same machine, with the same number of threads (torch's and
-        OpenMP's) and the same library versions: matrix kernels split their
-        sums over the threads, and the label spreading of self-training
-        breaks ties between equally near rows by floating-point order.
+        on the same machine, with one thread (torch's and OpenMP's) and the
+        same library versions: with several threads, matrix kernels split
+        their sums over them (two fits in one process have differed in the
+        seventh decimal of a probability), and the label spreading of
+        self-training breaks ties between equally near rows by
+        floating-point order.
 
     verbose : int, default=0
         0 is silent. 1 draws a progress bar per training phase (epochs,

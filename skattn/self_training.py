@@ -5,6 +5,7 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import _fit_context, clone
 from sklearn.utils import _safe_indexing
@@ -367,6 +368,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         pool = np.flatnonzero(self.labeled_iter_ != 0)
         if len(pool) == 0 or self.termination_condition_ == "interrupted":
             return
+        if sp.issparse(X):  # COO and DIA matrices cannot take rows
+            X = X.tocsr()
         member = clone(self).set_params(max_iter=0, warm_start=False)
         member.fit(X, y, sample_weight)
         # Evenly spaced pool rows: enough for a mean confidence, bounded on a huge pool.
