@@ -135,6 +135,19 @@ def splits(y, fraction, n_repeats=N_SPLITS):
         yield repeat, train, test, y_partial
 
 
+def pending(datasets, fractions, out):
+    """Yield ``(X, y, repeat, train, test, y_partial, path)`` for each split whose file
+    ``out/<dataset>_<fraction>_<repeat>.npz`` is not stored yet, so a stopped run resumes."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in datasets:
+        X, y = load(name)
+        for fraction in fractions:
+            for repeat, train, test, y_partial in splits(y, fraction):
+                path = out / f"{name}_{fraction}_{repeat}.npz"
+                if not path.exists():
+                    yield X, y, repeat, train, test, y_partial, path
+
+
 def encoder(X, *, sparse=False):
     """The anchors' preprocessing: standardised numerics, one-hot categoricals.
 

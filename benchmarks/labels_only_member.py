@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _suite import DATASETS, load, splits
+from _suite import DATASETS, load, pending
 
 from skattn import AttentionSelfTrainingClassifier
 from skattn._base import softmax
@@ -29,25 +29,17 @@ from skattn.self_training import _temperature
 
 
 def collect(datasets, fractions, out):
-    out.mkdir(parents=True, exist_ok=True)
-    for name in datasets:
-        X, y = load(name)
-        for fraction in fractions:
-            for repeat, train, test, y_partial in splits(y, fraction):
-                path = out / f"{name}_{fraction}_{repeat}.npz"
-                if path.exists():
-                    continue
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    model = AttentionSelfTrainingClassifier(random_state=repeat)
-                    model.fit(X.iloc[train], y_partial)
-                probas = {}
-                for part, rows in (("train", train), ("test", test)):
-                    probas[f"st_{part}"] = softmax(model._forward(X.iloc[rows]))
-                    probas[f"lab_{part}"] = model.labels_only_.predict_proba(X.iloc[rows])
-                    probas[f"combined_{part}"] = model.predict_proba(X.iloc[rows])
-                np.savez(path, train=train, test=test, y_partial=y_partial, y=y, **probas)
-                print(path.stem, flush=True)
+    for X, y, repeat, train, test, y_partial, path in pending(datasets, fractions, out):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = AttentionSelfTrainingClassifier(random_state=repeat)
+            model.fit(X.iloc[train], y_partial)
+        probas = {}
+        for part, rows in (("train", train), ("test", test)):
+            probas[f"st_{part}"] = softmax(model._forward(X.iloc[rows]))
+            probas[f"lab_{part}"] = model.labels_only_.predict_proba(X.iloc[rows])
+        np.savez(path, train=train, test=test, y_partial=y_partial, y=y, **probas)
+        print(path.stem, flush=True)
 
 
 def rules(st_train, lab_train, pool):
@@ -68,46 +60,49 @@ def rules(st_train, lab_train, pool):
     }
 
 
+def stored(directory):
+    """Per stored split: its name parts, its arrays, and each rule's predicted classes
+    (``{part: {rule: classes}}`` for the training and test rows)."""
+    for path in sorted(Path(directory).glob("*.npz")):
+        d = dict(np.load(path))
+        name, fraction, repeat = path.stem.rsplit("_", 2)
+        st = {part: np.clip(d[f"st_{part}"], 1e-12, 1) for part in ("train", "test")}
+        found = rules(st["train"], d["lab_train"], d["y_partial"] == -1)
+        predicted = {
+            part: {
+                rule: combine(st[part], d[f"lab_{part}"]).argmax(axis=1)
+                for rule, combine in found.items()
+            }
+            for part in ("train", "test")
+        }
+        yield dict(dataset=name, fraction=float(fraction), repeat=int(repeat)), d, predicted
+
+
 def score(directory):
     rows = []
-    for path in sorted(Path(directory).glob("*.npz")):
-        d = np.load(path)
-        name, fraction, repeat = path.stem.rsplit("_", 2)
+    for keys, d, predicted in stored(directory):
         y_test = d["y"][d["test"]]
-        pool = d["y_partial"] == -1
-        st, lab = (np.clip(d[f"{k}_test"], 1e-12, 1) for k in ("st", "lab"))
-        found = rules(np.clip(d["st_train"], 1e-12, 1), d["lab_train"], pool)
-        row = dict(dataset=name, fraction=float(fraction), repeat=int(repeat))
-        for rule, combine in found.items():
-            row[rule] = 100 * np.mean(combine(st, lab).argmax(axis=1) == y_test)
-        rows.append(row)
+        rows.append(
+            {**keys, **{rule: 100 * np.mean(c == y_test) for rule, c in predicted["test"].items()}}
+        )
     return pd.DataFrame(rows)
 
 
 def records(directory):
     """Per split, as semi_supervised.py's raw rows: the estimator and its two members."""
     rows = []
-    for path in sorted(Path(directory).glob("*.npz")):
-        d = np.load(path)
-        name, fraction, repeat = path.stem.rsplit("_", 2)
+    for keys, d, predicted in stored(directory):
         y, pool = d["y"], d["y_partial"] == -1
-        found = rules(np.clip(d["st_train"], 1e-12, 1), d["lab_train"], pool)
         for method, rule in METHODS.items():
-            combine = found[rule]
-            parts = {
-                part: combine(np.clip(d[f"st_{part}"], 1e-12, 1), d[f"lab_{part}"]).argmax(axis=1)
-                for part in ("train", "test")
-            }
+            test, train = predicted["test"][rule], predicted["train"][rule]
             rows.append(
                 dict(
                     n_rows=len(y),
-                    dataset=name,
-                    fraction=float(fraction),
+                    **keys,
                     n_labeled=int((~pool).sum()),
-                    repeat=int(repeat),
                     method=method,
-                    test=100 * np.mean(parts["test"] == y[d["test"]]),
-                    transductive=100 * np.mean(parts["train"][pool] == y[d["train"]][pool]),
+                    test=100 * np.mean(test == y[d["test"]]),
+                    transductive=100 * np.mean(train[pool] == y[d["train"]][pool]),
                     seconds=np.nan,
                     cpu=np.nan,
                 )

@@ -20,31 +20,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _suite import DATASETS, load, splits
+from _suite import DATASETS, pending
 
 from skattn import AttentionClassifier
 
 
 def collect(datasets, fractions, members, out):
-    out.mkdir(parents=True, exist_ok=True)
-    for name in datasets:
-        X, y = load(name)
-        for fraction in fractions:
-            for repeat, train, test, y_partial in splits(y, fraction):
-                path = out / f"{name}_{fraction}_{repeat}.npz"
-                if path.exists():
-                    continue
-                labeled = y_partial != -1
-                probas = []
-                for member in range(members):
-                    seed = repeat + 1000 * member  # member 0: the split's own seed
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        model = AttentionClassifier(random_state=seed)
-                        model.fit(X.iloc[train][labeled], y_partial[labeled])
-                    probas.append(model.predict_proba(X.iloc[test]))
-                np.savez(path, proba=np.stack(probas), y_test=y[test])
-                print(path.stem, flush=True)
+    for X, y, repeat, train, test, y_partial, path in pending(datasets, fractions, out):
+        labeled = y_partial != -1
+        probas = []
+        for member in range(members):
+            seed = repeat + 1000 * member  # member 0: the split's own seed
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = AttentionClassifier(random_state=seed)
+                model.fit(X.iloc[train][labeled], y_partial[labeled])
+            probas.append(model.predict_proba(X.iloc[test]))
+        np.savez(path, proba=np.stack(probas), y_test=y[test])
+        print(path.stem, flush=True)
 
 
 def report(directory, anchors=None):

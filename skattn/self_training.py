@@ -330,6 +330,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self : AttentionSelfTrainingClassifier
             The fitted estimator.
         """
+        for name in MEMBER_ATTRIBUTES:  # an earlier fit's
+            self.__dict__.pop(name, None)
         if self.max_iter == 0:
             return self._fit_labels_only(X, y, sample_weight)
         self._fit(X, y, sample_weight)
@@ -350,8 +352,6 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self._fit(_safe_indexing(X, rows), y[rows], weight)
         self.transduction_ = y.copy()
         self.labeled_iter_ = np.where(has_label, 0, -1)
-        for name in MEMBER_ATTRIBUTES:  # an earlier fit's
-            self.__dict__.pop(name, None)
         return self
 
     def _add_labels_only_member(self, X, y, sample_weight):
@@ -363,8 +363,6 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         other when they disagree. No member after Ctrl-C, or without
         unlabeled rows (the fit is the labels-only one already).
         """
-        for name in MEMBER_ATTRIBUTES:  # an earlier fit's
-            self.__dict__.pop(name, None)
         pool = np.flatnonzero(self.labeled_iter_ != 0)
         if len(pool) == 0 or self.termination_condition_ == "interrupted":
             return
@@ -380,7 +378,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self.labels_only_ = member
         mine = logits.argmax(axis=1)
         disagree = mine != labels_only.argmax(axis=1)
-        combined = self.predict_proba(rows).argmax(axis=1)
+        combined = _average(logits, self.temperature_, labels_only).argmax(axis=1)
         self.pseudo_label_trust_ = (
             float(np.mean(combined[disagree] == mine[disagree])) if disagree.any() else 1.0
         )
@@ -404,22 +402,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         member = getattr(self, "labels_only_", None)
         if member is None:
             return softmax(logits)
-        return (softmax(logits / self.temperature_) + member.predict_proba(X)) / 2
-
-    def predict(self, X):
-        """Most probable class of each row of X (of ``predict_proba``).
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-        """
-        proba = self.predict_proba(X)  # first: it checks that the model is fitted
-        return self.classes_[np.argmax(proba, axis=1)]
+        return _average(logits, self.temperature_, member.predict_proba(X))
 
     def _job(self, X, y, sample_weight):
         y = _check_partial_y(y)
@@ -532,6 +515,11 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 UserWarning,
                 stacklevel=5,
             )
+
+
+def _average(logits, temperature, labels_only):
+    """The two members' prediction: tempered self-trained network and labels-only network."""
+    return (softmax(logits / temperature) + labels_only) / 2
 
 
 def _temperature(logits, confidence):

@@ -271,8 +271,10 @@ class AttentionClassifier(ExplainMixin, ClassifierMixin, BaseAttentionEstimator)
         y : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        logits = self._forward(X)
-        return self.classes_[np.argmax(logits, axis=1)]
+        # Of predict_proba, so that an estimator that overrides it (self-training
+        # averages two networks) predicts what its probabilities say.
+        proba = self.predict_proba(X)  # first: it checks that the model is fitted
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 @persistable
