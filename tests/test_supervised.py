@@ -75,6 +75,19 @@ def test_zero_weight_rows_do_not_influence_the_fit(moons):
     assert trusted.score(X, y) < 0.5
 
 
+def test_regressor_ignores_rows_of_zero_weight():
+    # The regressor's loss once summed its rows and ignored their weights.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(400, 2))
+    y = X[:, 0].copy()
+    wrong = rng.rand(400) < 0.4
+    corrupted = np.where(wrong, -X[:, 0], y)
+    ignored = AttentionRegressor(**SMALL).fit(X, corrupted, sample_weight=(~wrong).astype(float))
+    trusted = AttentionRegressor(**SMALL).fit(X, corrupted)
+    assert ignored.score(X, y) > 0.9
+    assert trusted.score(X, y) < 0.6
+
+
 def test_heavily_weighted_class_dominates():
     X, y = make_classification(n_samples=300, n_features=5, class_sep=0.3, random_state=0)
     plain = AttentionClassifier(**SMALL).fit(X, y)

@@ -121,5 +121,8 @@ class TabularNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         losses = self.criterion_(y_pred, to_tensor(y_true, device=self.device))
+        # One loss per row: a regressor's (batch, 1) losses times (batch,)
+        # weights would broadcast to (batch, batch) and lose the weights.
+        losses = losses.reshape(len(losses), -1).mean(dim=1)
         weight = to_tensor(X["sample_weight"], device=self.device)
         return (losses * weight).sum() / weight.sum().clamp_min(1e-12)
