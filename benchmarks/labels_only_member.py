@@ -16,6 +16,7 @@ that on the first split by refitting.
 """
 
 import argparse
+import time
 import warnings
 from pathlib import Path
 
@@ -30,15 +31,19 @@ from skattn.self_training import _temperature
 
 def collect(datasets, fractions, out):
     for X, y, repeat, train, test, y_partial, path in pending(datasets, fractions, out):
+        start = time.process_time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = AttentionSelfTrainingClassifier(random_state=repeat)
             model.fit(X.iloc[train], y_partial)
+        fit_seconds = time.process_time() - start
         probas = {}
         for part, rows in (("train", train), ("test", test)):
             probas[f"st_{part}"] = softmax(model._forward(X.iloc[rows]))
             probas[f"lab_{part}"] = model.labels_only_.predict_proba(X.iloc[rows])
-        np.savez(path, train=train, test=test, y_partial=y_partial, y=y, **probas)
+        np.savez(
+            path, train=train, test=test, y_partial=y_partial, y=y, cpu=fit_seconds, **probas
+        )
         print(path.stem, flush=True)
 
 

@@ -52,6 +52,7 @@ class NetworkShape:
     n_blocks: int
     explicit_scores: bool
     additive: bool
+    n_members: int = 1
 
     @classmethod
     def from_params(cls, params: dict) -> "NetworkShape":
@@ -81,6 +82,7 @@ class NetworkShape:
             or params.get("attention_dropout", 0.0) > 0
             or kind == "sequence",
             additive=attention == "additive",
+            n_members=params.get("n_members", 1),
         )
 
     def bytes_per_row(self, *, training: bool, need_weights: bool = False) -> int:
@@ -103,7 +105,8 @@ class NetworkShape:
         columns = self.n_columns * (TOKEN_TENSORS // 2 * self.d_token)
         if need_weights:
             columns += 2 * self.n_heads * (1 + self.n_latents) * self.n_columns
-        return 4 * (blocks * (dense + scores) + columns)
+        # The blocks see each row once per member.
+        return 4 * (self.n_members * blocks * (dense + scores) + columns)
 
 
 def available_bytes(device: str) -> int:

@@ -126,6 +126,9 @@ class _PretrainedWeights:
                 encoder=self.source.encoder, d_token=d_token, d_out=params["d_out"]
             )
         estimator = self.estimator
+        # The pretrained network's shape: one encoder and one head (an
+        # ensemble of members was measured on networks trained from scratch).
+        params.pop("n_members", None)
         params.update({key: getattr(self.source, key) for key in SHAPE_PARAMS})
         # The pretrained network's tokens, latent or not, whatever max_tokens says.
         estimator.max_tokens_ = getattr(self.source, "max_tokens_", None)

@@ -117,10 +117,10 @@ class ExplainMixin:
             tokens, cross = module.summarise(
                 module.tokenizer(chunk["x_num"], chunk["x_cat"]), need_weights=True
             )
-            mask = module.tokenizer.padding_mask(chunk["x_num"], chunk["x_cat"])
+            mask = module.padding_mask(chunk["x_num"], chunk["x_cat"])
             _, maps = module.encoder(tokens, need_weights=True, mask=mask)
         # (batch, 1 + n_latents, n_num): each query's attention over the columns.
-        return maps, None if cross is None else cross.mean(dim=1)
+        return module.merge_members(maps), None if cross is None else cross.mean(dim=1)
 
     @staticmethod
     def _to_columns(weights, cross):
@@ -175,11 +175,12 @@ class ExplainMixin:
         # A token's reference: its input at the mean (inputs are standardised),
         # or no category; the CLS token is its own reference.
         reference = tokenizer.reference_tokens().detach()
-        mask = tokenizer.padding_mask(chunk["x_num"], chunk["x_cat"])
+        mask = module.padding_mask(chunk["x_num"], chunk["x_cat"])
         with torch.enable_grad():
             tokens = tokenizer(chunk["x_num"], chunk["x_cat"]).detach().requires_grad_()
             summary, _ = module.summarise(tokens)
-            out = module.read_out(module.pool(module.encoder(summary, mask=mask)[0]))
+            embeddings = module.pool(module.encoder(summary, mask=mask)[0])
+            out = module.merge_members(module.read_out(embeddings))
             target = out.gather(1, out.argmax(dim=1, keepdim=True)) if out.shape[1] > 1 else out
             (grad,) = torch.autograd.grad(target.sum(), tokens)
         contribution = (grad * (tokens - reference)).sum(dim=-1)[:, 1:]

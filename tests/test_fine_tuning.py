@@ -181,7 +181,12 @@ def test_fine_tune_regressor_pretrains_on_rows_without_target():
         FineTuneRegressor(**NET).fit(X, np.full(200, np.nan))
 
 
-def test_pretraining_on_unlabeled_rows_raises_few_label_accuracy():
+def test_pretraining_on_unlabeled_rows_raises_few_label_accuracy(monkeypatch):
+    # Against the same network trained from scratch: one network, as the
+    # fine-tuned one is. AttentionClassifier's default ensemble of 4 members
+    # (skattn.nn.Members) is level with fine-tuning here: 0.694 and 0.650
+    # against 0.625 and 0.702 (seeds 0 and 1).
+    monkeypatch.setattr("skattn.supervised.ENSEMBLE_MEMBERS", 1)
     # Digits pooled to 4x4 keep the test fast; 3% labels, the rest only pretrains.
     X, y = load_digits(return_X_y=True)
     X = X.reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4)).reshape(-1, 16)

@@ -225,3 +225,36 @@ def test_no_warnings_on_a_clean_fit(moons):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         AttentionClassifier(**{**SMALL, "max_epochs": 2}).fit(*moons).predict(moons[0])
+
+
+def test_each_member_of_the_ensemble_learns_from_its_own_loss():
+    from skattn.training import TabularNet
+
+    net = TabularNet(
+        torch.nn.Linear,
+        criterion=torch.nn.CrossEntropyLoss,
+        criterion__reduction="none",
+        module__in_features=1,
+        module__out_features=1,
+    ).initialize()
+    torch.manual_seed(0)
+    y_pred, y = torch.randn(6, 4, 3), torch.tensor([0, 1, 2, 0, 1, 2])
+    weight = torch.tensor([1.0, 2, 0, 1, 1, 3])
+    loss = net.get_loss(y_pred, y, X={"sample_weight": weight})
+    each = torch.stack(
+        [torch.nn.functional.cross_entropy(y_pred[:, k], y, reduction="none") for k in range(4)]
+    )  # not the loss of the members' mean prediction
+    torch.testing.assert_close(loss, (each.mean(dim=0) * weight).sum() / weight.sum())
+
+
+def test_classifier_is_an_ensemble_whose_members_differ(moons):
+    X, y = moons
+    clf = AttentionClassifier(**SMALL).fit(X, y)
+    module = clf.net_.module_
+    assert module.n_members == 4
+    inputs = {key: torch.as_tensor(value) for key, value in clf.encoder_.transform(X).items()}
+    with torch.inference_mode():
+        embeddings = module.eval().embed(inputs["x_num"], inputs["x_cat"])
+        each = module.members.unflatten(module.read_out(embeddings))
+    proba = torch.softmax(each, dim=-1).numpy()
+    assert np.abs(proba[:, 1:] - proba[:, :1]).max() > 0.01

@@ -9,6 +9,7 @@ from .attention import (
 from .encoder import TransformerBlock, TransformerEncoder
 from .grouped import GroupTokenizer, PatchTokenizer, SequenceTokenizer
 from .latent import LatentReconstructionHead, LatentTokens
+from .members import Members
 from .model import (
     TOKENIZER_KINDS,
     FTTransformer,
@@ -46,6 +47,7 @@ __all__ = [
     "GroupTokenizer",
     "LatentReconstructionHead",
     "LatentTokens",
+    "Members",
     "MultiheadCrossAttention",
     "MultiheadSelfAttention",
     "PatchTokenizer",

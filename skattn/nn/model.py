@@ -6,6 +6,7 @@ from torch import nn
 from .encoder import TransformerEncoder
 from .grouped import PatchTokenizer, SequenceTokenizer
 from .latent import LatentReconstructionHead, LatentTokens
+from .members import Members
 from .reconstruction import GroupReconstructionHead, ReconstructionHead
 from .retrieval import RowRetrieval
 from .tokenizer import FeatureTokenizer
@@ -140,6 +141,12 @@ class FTTransformer(nn.Module):
         CLS embedding attends to that many of the nearest labeled rows
         (:class:`RowRetrieval`, ``self.retrieval``) before the head reads
         it. 0: no retrieval.
+    n_members : int, default=1
+        When above 1, the network is an ensemble of that many members that
+        share the blocks (:class:`Members`): in training mode the output
+        is (batch, n_members, d_out), one output per member, each trained
+        with its own loss; in eval mode it is the members' mean. Not with
+        retrieval.
 
     Examples
     --------
@@ -175,6 +182,7 @@ class FTTransformer(nn.Module):
         patch_size=None,
         n_latents: int = 0,
         retrieval_neighbors: int = 0,
+        n_members: int = 1,
     ):
         super().__init__()
         if d_out < 0:
@@ -197,7 +205,12 @@ class FTTransformer(nn.Module):
             residual_dropout=residual_dropout,
             attention=attention,
         )
-        self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out)) if d_out else None
+        # With members, each member's head (Members) replaces this one.
+        self.head = (
+            nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out))
+            if d_out and n_members == 1
+            else None
+        )
         # Created after the other parts, so that without latents every
         # parameter is initialised exactly as before they existed.
         self.n_latents = n_latents
@@ -229,6 +242,12 @@ class FTTransformer(nn.Module):
             if retrieval_neighbors
             else None
         )
+        if n_members > 1 and (retrieval_neighbors or not d_out):
+            raise ValueError(f"{n_members=} needs a head (d_out > 0) and no retrieval")
+        self.n_members = n_members
+        self.members = (
+            Members(d_token=d_token, d_out=d_out, n_members=n_members) if n_members > 1 else None
+        )
 
     def summarise(self, tokens: torch.Tensor, *, need_weights=False):
         """The blocks' input from the tokenizer's output (through :class:`LatentTokens`).
@@ -236,11 +255,24 @@ class FTTransformer(nn.Module):
         Returns the tokens, (batch, 1 + n_latents + n_cat, d_token) with
         latents or the input itself without, and the latents' attention over
         the numeric columns, (batch, n_heads, 1 + n_latents, n_num_features),
-        when asked and latents are in use (else None).
+        when asked and latents are in use (else None). With members, the
+        tokens are repeated once per member (:meth:`Members.split`).
         """
-        if self.latents is None:
-            return tokens, None
-        return self.latents(tokens, need_weights=need_weights)
+        cross = None
+        if self.latents is not None:
+            tokens, cross = self.latents(tokens, need_weights=need_weights)
+        if self.members is not None:
+            tokens = self.members.split(tokens)
+        return tokens, cross
+
+    def padding_mask(self, x_num: torch.Tensor, x_cat: torch.Tensor):
+        """The tokenizer's padding mask for the blocks' rows (once per member), or None."""
+        mask = self.tokenizer.padding_mask(x_num, x_cat)
+        return mask if self.members is None else self.members.repeat(mask)
+
+    def merge_members(self, values: torch.Tensor) -> torch.Tensor:
+        """The members' mean of rows (batch * n_members, ...); without members, unchanged."""
+        return values if self.members is None else self.members.merge(values)
 
     def encode(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, need_weights=False):
         """Output tokens (batch, n_tokens, d_token) and, if asked, attention maps.
@@ -251,7 +283,7 @@ class FTTransformer(nn.Module):
         return self.encoder(
             self.summarise(self.tokenizer(x_num, x_cat))[0],
             need_weights=need_weights,
-            mask=self.tokenizer.padding_mask(x_num, x_cat),
+            mask=self.padding_mask(x_num, x_cat),
         )
 
     def pool(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -264,6 +296,8 @@ class FTTransformer(nn.Module):
         ``candidates`` (``keys``, ``labels``, ``exclude``) replace the stored
         rows of :class:`RowRetrieval` (training).
         """
+        if self.members is not None:
+            return self.members.head(embeddings)
         if self.head is None:
             raise ValueError("This network has no head (d_out=0): it only encodes and embeds.")
         if self.retrieval is not None:
@@ -285,7 +319,7 @@ class FTTransformer(nn.Module):
         tokens, _ = self.encoder(
             self.summarise(self.tokenizer(x_num, x_cat))[0],
             cls_only=True,
-            mask=self.tokenizer.padding_mask(x_num, x_cat),
+            mask=self.padding_mask(x_num, x_cat),
         )
         return tokens[:, 0]
 
@@ -313,10 +347,15 @@ class FTTransformer(nn.Module):
         """
         if step is not None:
             return step(self, x_num, x_cat)
-        if not return_attention:
-            return self.read_out(self.embed(x_num, x_cat))
-        tokens, maps = self.encode(x_num, x_cat, need_weights=True)
-        return self.read_out(tokens[:, 0]), maps
+        if return_attention:
+            tokens, maps = self.encode(x_num, x_cat, need_weights=True)
+            out, maps = self.read_out(tokens[:, 0]), self.merge_members(maps)
+        else:
+            out = self.read_out(self.embed(x_num, x_cat))
+        if self.members is not None:
+            # Training: each member's output, for its own loss; else their mean.
+            out = self.members.unflatten(out) if self.training else self.members.merge(out)
+        return (out, maps) if return_attention else out
 
 
 class PretrainedEncoderModel(nn.Module):

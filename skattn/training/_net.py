@@ -120,7 +120,13 @@ class TabularNet(NeuralNet):
         return out.float()  # losses in float32
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        losses = self.criterion_(y_pred, to_tensor(y_true, device=self.device))
+        y_true = to_tensor(y_true, device=self.device)
+        if y_pred.ndim == 3:  # members: (batch, n_members, d_out), each member its own loss
+            k = y_pred.shape[1]
+            losses = self.criterion_(y_pred.flatten(0, 1), y_true.repeat_interleave(k, 0))
+            losses = losses.unflatten(0, (-1, k))
+        else:
+            losses = self.criterion_(y_pred, y_true)
         # One loss per row: a regressor's (batch, 1) losses times (batch,)
         # weights would broadcast to (batch, batch) and lose the weights.
         losses = losses.reshape(len(losses), -1).mean(dim=1)

@@ -252,3 +252,43 @@ def test_category_readout_is_one_linear_map_per_feature_and_loads_old_files():
     )
     _, losses = head.read_back(tokens, x_cat, hidden)
     torch.testing.assert_close(losses.sort().values, expected.sort().values)
+
+
+def test_members_share_the_blocks_differ_and_predict_their_mean():
+    torch.manual_seed(0)
+    model = FTTransformer(n_num_features=3, cat_cardinalities=[4], d_out=2, n_members=4)
+    x_num, x_cat = torch.randn(5, 3), torch.full((5, 1), N_RESERVED_CODES)
+    # One set of blocks: the same parameter count as one network, plus each
+    # member's signs and head, instead of four networks.
+    single = FTTransformer(n_num_features=3, cat_cardinalities=[4], d_out=2)
+    extra = sum(p.numel() for p in model.parameters()) - sum(
+        p.numel() for p in single.parameters()
+    )
+    assert extra == 4 * 32 + 3 * (32 * 2 + 2)
+    each = model.train()(x_num, x_cat)  # training: one output per member
+    assert each.shape == (5, 4, 2)
+    model.eval()
+    each = model.members.unflatten(model.read_out(model.embed(x_num, x_cat)))
+    assert (each[:, 1:] - each[:, :1]).abs().min() > 0  # the members differ
+    out, maps = model(x_num, x_cat, return_attention=True)
+    torch.testing.assert_close(out, each.mean(dim=1))
+    torch.testing.assert_close(model(x_num, x_cat), out, rtol=1e-5, atol=1e-6)
+    assert maps.shape == (5, 2, 4, 5, 5)
+    torch.testing.assert_close(maps.sum(dim=-1), torch.ones(5, 2, 4, 5))
+
+
+def test_members_keep_the_padding_of_each_row():
+    torch.manual_seed(0)
+    model = FTTransformer(tokenizer="sequence", input_shape=(4, 2), d_out=2, n_members=3).eval()
+    x = torch.randn(3, 8)
+    x[0, 4:] = float("nan")  # row 0: steps 2 and 3 are padding
+    _, maps = model(x, None, return_attention=True)
+    assert torch.all(maps[0, ..., 3:] == 0)
+    assert torch.all(maps[1, ..., 3:] > 0)
+
+
+def test_members_refuse_what_they_cannot_do():
+    with pytest.raises(ValueError, match="n_members=2 needs a head"):
+        FTTransformer(n_num_features=3, d_out=0, n_members=2)
+    with pytest.raises(ValueError, match="no retrieval"):
+        FTTransformer(n_num_features=3, d_out=2, n_members=2, retrieval_neighbors=4)
