@@ -8,9 +8,9 @@ skattn method (``--reference-method``, where the reference file holds
 several, as the suite's results table does). Usage::
 
     python benchmarks/semi_supervised.py --methods "skattn SelfTraining" \
-        --param retrieval_neighbors=32 --repeats 2 --out retrieval.md
+        --param adaptive_propagation=False --repeats 2 --out fixed.md
     python benchmarks/ablation.py --reference defaults.csv \
-        --variants retrieval.csv --out ablation.md
+        --variants fixed.csv --out ablation.md
 """
 
 import argparse

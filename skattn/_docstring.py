@@ -286,24 +286,7 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
         standard error of the paired difference), and fades linearly to 0
         at 10 points further below (fitted ``propagation_trust_``), so that
         a graph whose neighbours mislead (noisy or categorical columns)
-        does not choose the pseudo-labels.
-
-    propagation_space : {{"input", "embedding"}}, default="input"
-        Where label spreading's graph joins rows: ``"input"``, the encoded
-        inputs (spread once, from the given labels); ``"embedding"``, the
-        network's CLS embeddings, spread anew each round from the labels and
-        pseudo-labels so far (the representation learns what matters).
-
-    retrieval_neighbors : int, default=0
-        When positive, rows attend to rows: before the head reads a row's
-        CLS embedding, the row attends to this many of its nearest labeled
-        (and pseudo-labeled) rows and adds what it reads from their
-        embeddings and labels (:class:`~skattn.nn.RowRetrieval`, as TabR).
-        Training rows attend to the other labeled rows of their batch, never
-        to themselves; predictions attend to the labeled training rows
-        stored at the end of ``fit`` (at most 10,000, d_token floats each:
-        1.3 MB at d_token=32), which :meth:`attended_rows` shows. 0: no
-        retrieval."""
+        does not choose the pseudo-labels."""
 
 
 # Where the self-training estimators' defaults differ from the others'.

@@ -343,9 +343,7 @@ class FineTuneClassifier(AttentionSelfTrainingClassifier):
         reconstruction_weight=1.0,
         mask_probability=0.3,
         propagation_weight=0.5,
-        propagation_space="input",
         adaptive_propagation=True,
-        retrieval_neighbors=0,
     ):
         super().__init__(
             d_token=d_token,
@@ -386,9 +384,7 @@ class FineTuneClassifier(AttentionSelfTrainingClassifier):
             reconstruction_weight=reconstruction_weight,
             mask_probability=mask_probability,
             propagation_weight=propagation_weight,
-            propagation_space=propagation_space,
             adaptive_propagation=adaptive_propagation,
-            retrieval_neighbors=retrieval_neighbors,
         )
         self.pretrained = pretrained
         self.pretrain_epochs = pretrain_epochs

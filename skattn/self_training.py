@@ -10,16 +10,13 @@ import torch
 from sklearn.base import _fit_context, clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     check_array,
     check_consistent_length,
-    check_is_fitted,
     column_or_1d,
 )
 
 from ._base import FitJob, labeled_mask, softmax
-from ._data import check_X
 from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
 from ._registry import persistable
 from ._sparse import take_rows
@@ -214,9 +211,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "mask_probability": [Interval(Real, 0, 1, closed="neither")],
         "propagation_weight": [Interval(Real, 0, 1, closed="both")],
-        "propagation_space": [StrOptions({"input", "embedding"})],
         "adaptive_propagation": ["boolean"],
-        "retrieval_neighbors": [Interval(Integral, 0, None, closed="left")],
     }
     # Fully labeled y is a mistake here (there is nothing to self-train on).
     _warns_without_unlabeled_rows = True
@@ -262,9 +257,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         reconstruction_weight=1.0,
         mask_probability=0.3,
         propagation_weight=0.5,
-        propagation_space="input",
         adaptive_propagation=True,
-        retrieval_neighbors=0,
     ):
         super().__init__(
             d_token=d_token,
@@ -306,9 +299,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         self.reconstruction_weight = reconstruction_weight
         self.mask_probability = mask_probability
         self.propagation_weight = propagation_weight
-        self.propagation_space = propagation_space
         self.adaptive_propagation = adaptive_propagation
-        self.retrieval_neighbors = retrieval_neighbors
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -442,61 +433,11 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
             # Early stopping holds out labeled rows only.
             validation_rows=np.flatnonzero(has_label),
             stratify=labeled_target,
-            # Row numbers let retrieval keep a row from attending to itself.
+            # Row numbers: the rounds map training positions back to rows.
             inputs={"unlabeled": ~has_label, "row": np.arange(len(y))},
-            module_params={"retrieval_neighbors": self.retrieval_neighbors},
             passes_per_step=2,  # memory: labeled rows, then a strong view of as many more
             rounds=rounds,
         )
-
-    @available_if(lambda self: self.retrieval_neighbors > 0)
-    def attended_rows(self, X):
-        """The training rows each prediction attended to, and how much.
-
-        Only with ``retrieval_neighbors > 0``. The candidates are the rows
-        labeled, or pseudo-labeled, at the end of ``fit`` (at most 10,000 of
-        them, drawn at random above that).
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        weights : ndarray of shape (n_samples, n_attended)
-            Attention weights, nearest row first; each row sums to one.
-            ``n_attended`` is ``retrieval_neighbors`` or the number of
-            candidates if smaller.
-        rows : ndarray of shape (n_samples, n_attended)
-            Their positions in the ``X`` given to ``fit``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.datasets import make_moons
-        >>> from skattn import AttentionSelfTrainingClassifier
-        >>> X, y = make_moons(n_samples=200, noise=0.1, random_state=0)
-        >>> y_partial = np.where(np.arange(200) < 20, y, -1)
-        >>> clf = AttentionSelfTrainingClassifier(
-        ...     retrieval_neighbors=8, max_epochs=5, max_iter=1, random_state=0
-        ... ).fit(X, y_partial)
-        >>> weights, rows = clf.attended_rows(X[:3])
-        >>> weights.shape, rows.shape
-        ((3, 8), (3, 8))
-        >>> bool(np.isin(rows, np.flatnonzero(clf.labeled_iter_ >= 0)).all())
-        True
-        """
-        check_is_fitted(self)
-        embeddings = self._network_outputs(
-            self.encoder_.transform(check_X(self, X, reset=False)), embed=True
-        )
-        retrieval = self.net_.module_.retrieval
-        with torch.no_grad():
-            queries = retrieval.keys(
-                torch.as_tensor(embeddings, dtype=torch.float32, device=self.device_)
-            )
-            weights, positions = retrieval.attend(queries, retrieval.memory_keys)
-        return weights.cpu().numpy(), retrieval.memory_ids[positions].cpu().numpy()
 
     def _warn_about_pool(self, has_label):
         if not has_label.any():
@@ -601,16 +542,11 @@ class _Rounds:
             if estimator.adaptive_propagation:
                 self.trust = spreading_trust(points, y, n_classes, seed=seed)
                 spread_weight *= self.trust
-            if spread_weight > 0 and estimator.propagation_space == "input":
+            if spread_weight > 0:
                 spread = spread_labels(points, y, n_classes, seed=seed)
         while len(pool) and (estimator.max_iter is None or self.n_iter < estimator.max_iter):
             pseudo_counts = np.bincount(y[self.labeled_iter > 0].numpy(), minlength=n_classes)
             proba = self._proba(X, pool)
-            if spread_weight > 0 and estimator.propagation_space == "embedding":
-                # The network's representation changes every round: spread anew
-                # over it, from the labels and the pseudo-labels so far.
-                points = estimator._network_outputs(X, embed=True)
-                spread = spread_labels(points, y, n_classes, seed=seed)
             if spread is not None:
                 proba = (1 - spread_weight) * proba + spread_weight * spread[pool]
             self.n_iter += 1  # after the slow scoring, so Ctrl-C there leaves it right

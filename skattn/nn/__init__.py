@@ -24,7 +24,6 @@ from .reconstruction import (
     mask_features,
     swap_features,
 )
-from .retrieval import RowRetrieval
 from .tokenizer import (
     BAG_STRIDE,
     MISSING_CODE,
@@ -53,7 +52,6 @@ __all__ = [
     "PatchTokenizer",
     "PretrainedEncoderModel",
     "ReconstructionHead",
-    "RowRetrieval",
     "SequenceTokenizer",
     "TransformerBlock",
     "TransformerEncoder",

@@ -8,7 +8,6 @@ from .grouped import PatchTokenizer, SequenceTokenizer
 from .latent import LatentReconstructionHead, LatentTokens
 from .members import Members
 from .reconstruction import GroupReconstructionHead, ReconstructionHead
-from .retrieval import RowRetrieval
 from .tokenizer import FeatureTokenizer
 
 TOKENIZER_KINDS = ("feature", "patch", "sequence")
@@ -136,17 +135,11 @@ class FTTransformer(nn.Module):
         the categorical tokens: cost linear in the numeric columns. The
         reconstruction head then reads each column back through its own
         query (:class:`LatentReconstructionHead`). 0: one token per column.
-    retrieval_neighbors : int, default=0
-        When positive (classifiers: ``d_out`` is the number of classes), the
-        CLS embedding attends to that many of the nearest labeled rows
-        (:class:`RowRetrieval`, ``self.retrieval``) before the head reads
-        it. 0: no retrieval.
     n_members : int, default=1
         When above 1, the network is an ensemble of that many members that
         share the blocks (:class:`Members`): in training mode the output
         is (batch, n_members, d_out), one output per member, each trained
-        with its own loss; in eval mode it is the members' mean. Not with
-        retrieval.
+        with its own loss; in eval mode it is the members' mean.
 
     Examples
     --------
@@ -181,7 +174,6 @@ class FTTransformer(nn.Module):
         input_shape=None,
         patch_size=None,
         n_latents: int = 0,
-        retrieval_neighbors: int = 0,
         n_members: int = 1,
     ):
         super().__init__()
@@ -237,13 +229,8 @@ class FTTransformer(nn.Module):
             if reconstruction
             else None
         )
-        self.retrieval = (
-            RowRetrieval(d_token=d_token, n_classes=d_out, n_neighbors=retrieval_neighbors)
-            if retrieval_neighbors
-            else None
-        )
-        if n_members > 1 and (retrieval_neighbors or not d_out):
-            raise ValueError(f"{n_members=} needs a head (d_out > 0) and no retrieval")
+        if n_members > 1 and not d_out:
+            raise ValueError(f"{n_members=} needs a head (d_out > 0)")
         self.n_members = n_members
         self.members = (
             Members(d_token=d_token, d_out=d_out, n_members=n_members) if n_members > 1 else None
@@ -290,18 +277,12 @@ class FTTransformer(nn.Module):
         """The vector the head reads from output tokens: the CLS token's."""
         return tokens[:, 0]
 
-    def read_out(self, embeddings: torch.Tensor, **candidates) -> torch.Tensor:
-        """The output from CLS embeddings, through retrieval when in use.
-
-        ``candidates`` (``keys``, ``labels``, ``exclude``) replace the stored
-        rows of :class:`RowRetrieval` (training).
-        """
+    def read_out(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """The output from CLS embeddings (each member's, with members)."""
         if self.members is not None:
             return self.members.head(embeddings)
         if self.head is None:
             raise ValueError("This network has no head (d_out=0): it only encodes and embeds.")
-        if self.retrieval is not None:
-            embeddings = self.retrieval(embeddings, **candidates)
         return self.head(embeddings)
 
     def pretrained_parts(self):
@@ -401,7 +382,6 @@ class PretrainedEncoderModel(nn.Module):
         self.norm = nn.LayerNorm(d_token)
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(d_token, d_out))
         self.reconstruction = None
-        self.retrieval = None
 
     def encode(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, need_weights=False):
         tokens = self.encoder(x_num, x_cat)

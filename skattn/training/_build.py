@@ -11,7 +11,6 @@ from skorch.helper import predefined_split
 
 from ..nn import FTTransformer
 from ._accelerate import DATA_PARALLEL, make_accelerator
-from ._retrieval import RetrievalMemory
 
 # FT-Transformer's recipe: no weight decay on embeddings, norms and biases.
 _NO_DECAY = [
@@ -142,10 +141,6 @@ def make_net(job, valid_data=None):
                 threshold_mode="rel",
             )
         )
-    if job.module_params.get("retrieval_neighbors"):
-        # Last, so that it stores the rows with the weights training ends with
-        # (after early stopping has restored the best ones).
-        callbacks.append(RetrievalMemory(random_state=schedule.random_state))
     param_groups = list(_NO_DECAY)
     if schedule.encoder_lr is not None:
         # skorch gives a parameter to the first group whose pattern matches.

@@ -171,7 +171,7 @@ class SemiSupervisedNet(TabularNet):
             if "stream" not in x:  # labeled rows only: no unlabeled terms
                 with self.autocast():
                     embeddings = model.embed(x_num[labeled], x_cat[labeled])
-                    y_pred = self._read_out(model, embeddings, x, y, labeled).float()
+                    y_pred = model.read_out(embeddings).float()
                 return self._labeled_loss(y_pred, y, x, labeled), y_pred
             with self.autocast():
                 y_pred, loss = self._semi_supervised_loss(model, x, y, labeled)
@@ -202,9 +202,7 @@ class SemiSupervisedNet(TabularNet):
             torch.cat([x["x_num"][labeled], strong_num]),
             torch.cat([x["x_cat"][labeled], strong_cat]),
         )
-        embeddings = model.pool(tokens)
-        query_rows = torch.cat([x["row"][labeled], x["row"][stream]]) if "row" in x else None
-        logits = self._read_out(model, embeddings, x, y, labeled, query_rows).float()
+        logits = model.read_out(model.pool(tokens)).float()
         tokens = tokens[n_labeled:]
         loss = 0.0
         if self.reconstruction_weight > 0 and model.reconstruction is not None:
@@ -218,11 +216,7 @@ class SemiSupervisedNet(TabularNet):
             model.eval()
             with torch.no_grad():
                 weak_num = x_num + WEAK_NOISE * torch.randn_like(x_num)
-                weak = model.embed(weak_num, x_cat)
-                rows = x["row"][stream] if "row" in x else None
-                weak_logits = self._read_out(
-                    model, weak, x, y, labeled, rows, candidates=embeddings[:n_labeled].detach()
-                )
+                weak_logits = model.read_out(model.embed(weak_num, x_cat))
                 proba = torch.softmax(weak_logits.float(), dim=1)
                 if self.class_prior is not None:
                     proba = align_distribution(proba, self.class_prior.to(self.device))
@@ -232,26 +226,3 @@ class SemiSupervisedNet(TabularNet):
             consistency = F.cross_entropy(logits[n_labeled:], target, reduction="none")
             loss = loss + self.consistency_weight * (consistency * confident).mean()
         return logits[:n_labeled], loss
-
-    def _read_out(self, model, embeddings, x, y, labeled, query_rows=None, candidates=None):
-        """The output from CLS embeddings; with retrieval, the candidates are
-        the batch's labeled rows (``candidates``: their embeddings, by default
-        the first of ``embeddings``), never a row's own copy.
-
-        ``query_rows`` are the row numbers of ``embeddings`` (by default, the
-        labeled rows').
-        """
-        if model.retrieval is None:
-            return model.read_out(embeddings)
-        n_labeled = int(labeled.sum())
-        if candidates is None:
-            candidates = embeddings[:n_labeled]
-        candidate_rows = x["row"][labeled]
-        if query_rows is None:
-            query_rows = candidate_rows
-        return model.read_out(
-            embeddings,
-            keys=model.retrieval.keys(candidates),
-            labels=y[labeled],
-            exclude=query_rows.unsqueeze(1) == candidate_rows.unsqueeze(0),
-        )

@@ -287,8 +287,6 @@ def test_members_keep_the_padding_of_each_row():
     assert torch.all(maps[1, ..., 3:] > 0)
 
 
-def test_members_refuse_what_they_cannot_do():
+def test_members_need_a_head():
     with pytest.raises(ValueError, match="n_members=2 needs a head"):
         FTTransformer(n_num_features=3, d_out=0, n_members=2)
-    with pytest.raises(ValueError, match="no retrieval"):
-        FTTransformer(n_num_features=3, d_out=2, n_members=2, retrieval_neighbors=4)
