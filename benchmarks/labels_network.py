@@ -6,10 +6,16 @@ of members sharing the encoder, :class:`skattn.nn.Members`; 1 is a single
 network, the default before issue 29), side by side in one process, and
 records test accuracy and CPU seconds of each fit. ``--report`` shows them
 per (dataset, fraction) cell beside the anchors of ``semi_supervised.py``.
+``--self-training`` fits ``AttentionSelfTrainingClassifier(max_iter=0)``
+instead, on all training rows: the labels-only member that self-training
+fits beside its own network (its training budget, ``max_epochs="auto"``,
+and the labeled rows' column statistics), so that the member's share of a
+self-training fit can be measured.
 
     cd benchmarks
     DS="$(python -c "import _suite; print(' '.join(_suite.PUBLIC))") motif60"
     OMP_NUM_THREADS=1 python labels_network.py --members 1 4 --csv members.csv --datasets $DS
+    OMP_NUM_THREADS=1 python labels_network.py --self-training --csv member.csv --datasets $DS
     python labels_network.py --report members.csv --anchors results/anchors_issue29.csv
 """
 
@@ -24,9 +30,10 @@ from _suite import DATASETS, load, splits
 
 import skattn.supervised
 from skattn import AttentionClassifier
+from skattn import AttentionSelfTrainingClassifier as SelfTraining
 
 
-def collect(datasets, fractions, members, csv):
+def collect(datasets, fractions, members, csv, self_training=False):
     done = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
     for name in datasets:
         X, y = load(name)
@@ -42,8 +49,12 @@ def collect(datasets, fractions, members, csv):
                     start = time.process_time()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        model = AttentionClassifier(random_state=repeat)
-                        model.fit(X.iloc[train][labeled], y_partial[labeled])
+                        if self_training:
+                            model = SelfTraining(max_iter=0, random_state=repeat)
+                            model.fit(X.iloc[train], y_partial)
+                        else:
+                            model = AttentionClassifier(random_state=repeat)
+                            model.fit(X.iloc[train][labeled], y_partial[labeled])
                     cpu = time.process_time() - start
                     test_accuracy = 100 * np.mean(model.predict(X.iloc[test]) == y[test])
                     rows.append(
@@ -82,12 +93,13 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.1])
     parser.add_argument("--members", nargs="+", type=int, default=[1, 4])
+    parser.add_argument("--self-training", action="store_true", help="the labels-only member")
     parser.add_argument("--csv", type=Path, help="fit and append the rows to this file")
     parser.add_argument("--report", type=Path, help="show the rows of this file")
     parser.add_argument("--anchors", type=Path, help="semi_supervised.py raw rows to show beside")
     args = parser.parse_args()
     if args.csv:
-        collect(args.datasets, args.fractions, args.members, args.csv)
+        collect(args.datasets, args.fractions, args.members, args.csv, args.self_training)
     if args.report:
         print(report(args.report, args.anchors))
 
