@@ -14,10 +14,18 @@ class Substitution:
 
 _network_parameters = """d_token : int, default=32
         Size of each feature token. FT-Transformer uses 192 on a GPU; 32 is
-        enough for tables of a few dozen columns and keeps a CPU fast.
+        enough for tables of a few dozen columns and keeps a CPU fast. 16
+        is faster (0.75x and 0.58x the self-training CPU time on
+        ``motif60`` at 1% and 10% labels) but less accurate with more
+        labels: -2.1 to -1.7 points at 10% on the benchmark suite, -3.1 on
+        ``motif60`` (``benchmarks/results/network_size.md``).
 
     n_blocks : int, default=2
-        Number of transformer blocks.
+        Number of transformer blocks. 1 fits 1.6-2x faster, for -0.19 +-
+        0.73 points at 1% labels and -0.45 +- 0.26 at 10% on the
+        self-training benchmark suite (-2.5 on the 500-column ``wide500``);
+        worth it where time matters more than the last half point
+        (``benchmarks/results/fit_time_issue28.md``).
 
     n_heads : int, default={n_heads}
         Attention heads per block; must divide ``d_token``.{n_heads_doc}
@@ -245,7 +253,9 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
         added or all rows are labeled.{max_iter_doc}
 
     epochs_per_round : int, default={epochs_per_round}
-        Training epochs after each round's pseudo-labels are added.
+        Training epochs after each round's pseudo-labels are added. 1 fits
+        in 0.75x and 0.89x the CPU time at 1% and 10% labels, for -2.5
+        and -0.5 points (2 splits, ``benchmarks/results/fit_time_issue28.md``).
 
     unlabeled_weight : float, default=1.0
         Weight ``lambda`` of the pseudo-label loss, reached after a linear
@@ -253,7 +263,10 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
 
     adaptive_threshold : bool, default=True
         Lower the threshold of classes the network is still unsure about
-        (FlexMatch), so pseudo-labels stay balanced across classes.
+        (FlexMatch), so pseudo-labels stay balanced across classes. False
+        (one threshold for all) was -1.90 +- 1.05 points at 1% labels and
+        +0.30 +- 0.68 at 10% on a 2-split screen of the benchmark suite
+        (``benchmarks/results/ablation.md``): it can pay with more labels.
 
     consistency_weight : float, default=1.0
         Weight of the FixMatch consistency term (on every row, as the
