@@ -140,6 +140,9 @@ class FTTransformer(nn.Module):
         share the blocks (:class:`Members`): in training mode the output
         is (batch, n_members, d_out), one output per member, each trained
         with its own loss; in eval mode it is the members' mean.
+        :meth:`encode`, :meth:`embed` and :meth:`read_out` then work on
+        each member's copy of the rows, (batch * n_members, ...), member by
+        member within a row; :meth:`merge_members` averages them.
 
     Examples
     --------
