@@ -257,13 +257,6 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
         in 0.75x and 0.89x the CPU time at 1% and 10% labels, for -2.5
         and -0.5 points (2 splits, ``benchmarks/results/fit_time_issue28.md``).
 
-    unlabeled_weight : float, default=1.0
-        Weight ``lambda`` of the pseudo-label loss, reached after a linear
-        ramp-up over the first three rounds. 0.5 was level with 1 on a
-        2-split screen of the benchmark suite, +0.27 +- 0.27 points at 1%
-        labels and -0.06 +- 0.23 at 10%
-        (``benchmarks/results/ablation_knobs_issue29.md``).
-
     adaptive_threshold : bool, default=True
         Lower the threshold of classes the network is still unsure about
         (FlexMatch), so pseudo-labels stay balanced across classes. False
@@ -286,7 +279,10 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
         one-hot set ``motif60``, where the columns explain each other).
 
     mask_probability : float, default=0.3
-        Share of feature values hidden in the strong view.
+        Share of feature values hidden in the strong view. 0.5 was level
+        with 0.3 on a 2-split screen of the benchmark suite, -0.14 +- 0.41
+        points at 1% labels and -0.13 +- 0.32 at 10%
+        (``benchmarks/results/ablation_knobs_issue29.md``).
 
     propagation_weight : float, default=0.5
         Weight ``w`` of label spreading in the scores that choose
