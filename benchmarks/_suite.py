@@ -139,13 +139,19 @@ def pending(datasets, fractions, out):
     """Yield ``(X, y, repeat, train, test, y_partial, path)`` for each split whose file
     ``out/<dataset>_<fraction>_<repeat>.npz`` is not stored yet, so a stopped run resumes."""
     out.mkdir(parents=True, exist_ok=True)
+    for name, X, y, fraction, repeat, train, test, y_partial in each_split(datasets, fractions):
+        path = out / f"{name}_{fraction}_{repeat}.npz"
+        if not path.exists():
+            yield X, y, repeat, train, test, y_partial, path
+
+
+def each_split(datasets, fractions):
+    """Yield ``(name, X, y, fraction, repeat, train, test, y_partial)`` for every split."""
     for name in datasets:
         X, y = load(name)
         for fraction in fractions:
             for repeat, train, test, y_partial in splits(y, fraction):
-                path = out / f"{name}_{fraction}_{repeat}.npz"
-                if not path.exists():
-                    yield X, y, repeat, train, test, y_partial, path
+                yield name, X, y, fraction, repeat, train, test, y_partial
 
 
 def encoder(X, *, sparse=False):

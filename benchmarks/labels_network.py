@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _suite import DATASETS, load, splits
+from _suite import DATASETS, each_split
 
 import skattn.supervised
 from skattn import AttentionClassifier
@@ -35,41 +35,38 @@ from skattn import AttentionSelfTrainingClassifier as SelfTraining
 
 def collect(datasets, fractions, members, csv, self_training=False):
     done = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
-    for name in datasets:
-        X, y = load(name)
-        for fraction in fractions:
-            for repeat, train, test, y_partial in splits(y, fraction):
-                key = (name, fraction, repeat)
-                if len(done) and (done[["dataset", "fraction", "repeat"]] == key).all(1).any():
-                    continue
-                labeled = y_partial != -1
-                rows = []
-                for k in members:
-                    skattn.supervised.ENSEMBLE_MEMBERS = k
-                    start = time.process_time()
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        if self_training:
-                            model = SelfTraining(max_iter=0, random_state=repeat)
-                            model.fit(X.iloc[train], y_partial)
-                        else:
-                            model = AttentionClassifier(random_state=repeat)
-                            model.fit(X.iloc[train][labeled], y_partial[labeled])
-                    cpu = time.process_time() - start
-                    test_accuracy = 100 * np.mean(model.predict(X.iloc[test]) == y[test])
-                    rows.append(
-                        dict(
-                            dataset=name,
-                            fraction=fraction,
-                            repeat=repeat,
-                            members=k,
-                            test=test_accuracy,
-                            cpu=cpu,
-                        )
-                    )
-                done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
-                done.to_csv(csv, index=False)
-                print(*key, [round(r["test"], 1) for r in rows], flush=True)
+    for name, X, y, fraction, repeat, train, test, y_partial in each_split(datasets, fractions):
+        key = (name, fraction, repeat)
+        if len(done) and (done[["dataset", "fraction", "repeat"]] == key).all(1).any():
+            continue
+        labeled = y_partial != -1
+        rows = []
+        for k in members:
+            skattn.supervised.ENSEMBLE_MEMBERS = k
+            start = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if self_training:
+                    model = SelfTraining(max_iter=0, random_state=repeat)
+                    model.fit(X.iloc[train], y_partial)
+                else:
+                    model = AttentionClassifier(random_state=repeat)
+                    model.fit(X.iloc[train][labeled], y_partial[labeled])
+            cpu = time.process_time() - start
+            test_accuracy = 100 * np.mean(model.predict(X.iloc[test]) == y[test])
+            rows.append(
+                dict(
+                    dataset=name,
+                    fraction=fraction,
+                    repeat=repeat,
+                    members=k,
+                    test=test_accuracy,
+                    cpu=cpu,
+                )
+            )
+        done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
+        done.to_csv(csv, index=False)
+        print(*key, [round(r["test"], 1) for r in rows], flush=True)
 
 
 def report(csv, anchors=None):

@@ -393,11 +393,10 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         proba : ndarray of shape (n_samples, n_classes), float64
             Columns follow ``classes_``; each row sums to one.
         """
-        logits = self._forward(X)
         member = getattr(self, "labels_only_", None)
         if member is None:
-            return softmax(logits)
-        return _average(logits, self.temperature_, member.predict_proba(X))
+            return super().predict_proba(X)
+        return _average(self._forward(X), self.temperature_, member.predict_proba(X))
 
     def _job(self, X, y, sample_weight):
         y = _check_partial_y(y)
