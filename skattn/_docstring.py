@@ -308,7 +308,14 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
         standard error of the paired difference), and fades linearly to 0
         at 10 points further below (fitted ``propagation_trust_``), so that
         a graph whose neighbours mislead (noisy or categorical columns)
-        does not choose the pseudo-labels."""
+        does not choose the pseudo-labels. On the benchmark suite (17 sets,
+        5 splits) it gained +0.88 +- 0.31 points at 10% labels and
+        +0.30 +- 0.35 at 1%, where 2 labels a class make the test noisy.
+        A label-free trust from tasks generated on the rows (k-means on
+        random columns, as STUNT does) was tried in its place and not kept:
+        over the suite's cells it did not follow what spreading buys
+        (correlation 0.01 at 1% labels, 0.02 at 10%; this test: 0.32,
+        0.27)."""
 
 
 # Where the self-training estimators' defaults differ from the others'.
