@@ -331,7 +331,7 @@ def test_the_labels_only_member_is_the_max_iter_0_fit(few_labels, fitted):
         fitted.labels_only_.predict_proba(X_test), labels_only.predict_proba(X_test), atol=1e-5
     )
     # Without rounds (max_iter=0, or no unlabeled row) there is no member.
-    for name in ("labels_only_", "temperature_", "pseudo_label_trust_"):
+    for name in ("labels_only_", "temperature_", "pseudo_label_trust_", "pool_shift_"):
         assert not hasattr(labels_only, name)
 
 
@@ -341,6 +341,11 @@ def test_predictions_average_the_tempered_network_and_the_labels_only_one(few_la
     X_test = few_labels[3]
     assert fitted.temperature_ >= 1.0
     assert 0.0 <= fitted.pseudo_label_trust_ <= 1.0
+    # Labels drawn at random: a linear model cannot tell the unlabeled rows
+    # from the labeled ones (its cross-validated AUC, 0.24 here, is biased
+    # low with 12 labeled rows), and the two members weigh the same.
+    assert fitted.pool_shift_ < 0.6
+    assert fitted.self_trained_weight_ == 0.5
     expected = (
         softmax(fitted._forward(X_test) / fitted.temperature_)
         + fitted.labels_only_.predict_proba(X_test)
@@ -365,13 +370,15 @@ def test_tempering_matches_the_labels_only_confidence_on_the_unlabeled_rows(few_
 
 
 @pytest.mark.usefixtures("one_torch_thread")
-def test_unlabeled_rows_from_another_distribution_cost_less_with_the_member():
+def test_unlabeled_rows_from_another_distribution_leave_the_labels_only_fit():
     # 16 labels on x0 > 0; 600 unlabeled rows almost all on class 0's side.
     # Aligned to the labels' class shares, self-training pseudo-labels half
-    # of them class 1 and moves its boundary; the labels-only member pulls
-    # the predictions back. Measured (seeds 0-2): the self-trained network
-    # 0.74 / 0.65 / 0.84, with the member 0.77 / 0.75 / 0.91, labels only
-    # 0.93 / 0.91 / 0.96.
+    # of them class 1 and moves its boundary (the self-trained network alone:
+    # 0.645, 0.836, 0.842 with random_state 0-2). A linear model tells the pool
+    # from the labeled rows (AUC 0.91), so the prediction is the labels-only
+    # fit's (0.933 / 0.926 / 0.934): within a point of it, as the issue asks;
+    # averaged with equal weights, as before the pool-shift test, it was
+    # 0.753 / 0.870 / 0.899.
     rng = np.random.RandomState(1)
 
     def draw(n, shifted):
@@ -387,8 +394,10 @@ def test_unlabeled_rows_from_another_distribution_cost_less_with_the_member():
         np.vstack([X_labeled, X_pool]), np.r_[y_labeled, np.full(600, -1)]
     )
     alone = np.mean(clf.classes_[clf._forward(X_test).argmax(axis=1)] == y_test)
+    assert clf.pool_shift_ > 0.8
+    assert clf.self_trained_weight_ < 0.5
+    assert clf.score(X_test, y_test) >= clf.labels_only_.score(X_test, y_test) - 0.01
     assert clf.score(X_test, y_test) >= alone + 0.05
-    assert clf.score(X_test, y_test) <= clf.labels_only_.score(X_test, y_test)
 
 
 def test_member_survives_both_file_formats(fitted, few_labels, tmp_path):
@@ -400,6 +409,8 @@ def test_member_survives_both_file_formats(fitted, few_labels, tmp_path):
     for loaded in (load(tmp_path / "model.skattn"), joblib.load(tmp_path / "model.joblib")):
         assert loaded.temperature_ == fitted.temperature_
         assert loaded.pseudo_label_trust_ == fitted.pseudo_label_trust_
+        assert loaded.pool_shift_ == fitted.pool_shift_
+        assert loaded.self_trained_weight_ == fitted.self_trained_weight_
         np.testing.assert_array_equal(loaded.predict_proba(X_test), fitted.predict_proba(X_test))
 
 
