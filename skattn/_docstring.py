@@ -41,10 +41,12 @@ _network_parameters = """d_token : int, default=32
         overfits and training time matters less.
 
     ffn_dropout : float, default=0.1
-        Dropout inside the feed-forward networks. 0 was level on a 2-split
-        screen of the self-training benchmark suite (-0.02 +- 0.40 points
-        at 1% labels, +0.05 +- 0.29 at 10%) in 0.91-0.95x the CPU time
-        (``benchmarks/results/ablation_knobs_issue29.md``).
+        Dropout inside the feed-forward networks. With self-training, 0
+        was level on the benchmark suite (17 sets and ``motif60``, 5
+        splits: -0.02 +- 0.25 points at 1% labels, -0.12 +- 0.17 at 10%,
+        in the same CPU time) and ahead on ``large26``, 15,000 training
+        rows (+0.58 +- 0.27 and +0.86 +- 0.37, in 0.9x the CPU time): try
+        0 on a large table (``benchmarks/results/defaults_issue29.md``).
 
     residual_dropout : float, default=0.0
         Dropout on each block's branches before they are added back.
@@ -242,7 +244,8 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
         pseudo-label, when ``criterion="threshold"``; also the confidence
         that gates the consistency term. On the benchmark suite (17 sets
         and ``motif60``, 5 splits) 0.9 was level with 0.75 (-0.00 +- 0.34
-        points at 1% labels, -0.17 +- 0.24 at 10%), in 0.86-0.91x the time.
+        points at 1% labels, -0.17 +- 0.24 at 10%), in 0.86-0.91x the time,
+        and on ``large26`` too (-0.19 +- 0.19, -0.44 +- 0.28).
 
     criterion : {{"threshold", "k_best"}}, default="threshold"
         Pseudo-label the rows above the threshold, or the ``k_best`` most
