@@ -107,10 +107,17 @@ _network_parameters = """d_token : int, default=32
         ``onehot_blocks_``. Only for ``tokenizer="feature"``."""
 
 _training_parameters = """lr : float, default=1e-3
-        Learning rate of the AdamW optimiser.
+        Learning rate of the AdamW optimiser. With self-training, 3e-3 was
+        level on a 2-split screen of the benchmark suite (+0.48 +- 0.53
+        points at 1% labels, +0.15 +- 0.44 at 10%) and paid on the
+        categorical tables (``motif60`` +7.0 and tic-tac-toe +3.5 at 1%):
+        try it there (``benchmarks/results/ablation_knobs_issue29.md``).
 
     weight_decay : float, default=1e-4
         AdamW weight decay (not applied to embeddings, norms and biases).
+        With self-training, 1e-2 was a little worse on a 2-split screen of
+        the benchmark suite (-0.46 +- 0.22 points at 1% labels, -0.19 +-
+        0.20 at 10%), with no set gaining more than 1.2 points.
 
     batch_size : int or "auto", default="auto"
         Rows per mini-batch. ``"auto"`` takes an eighth of the training rows,
@@ -120,7 +127,8 @@ _training_parameters = """lr : float, default=1e-3
         {max_epochs_doc}
         ``"auto"`` is 30 epochs on up to 2,048 training rows; on more rows,
         as many as make about 240 optimiser steps, at least 5 (for a
-        classifier with more than 8 classes, 240 x n_classes / 8 steps).
+        classifier with more than 8 classes, 240 x n_classes / 8 steps and
+        up to 30 x n_classes / 8 epochs).
 
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training rows (stratified by
