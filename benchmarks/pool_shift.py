@@ -25,8 +25,7 @@ import pandas as pd
 from _suite import DATASETS, each_split
 
 from skattn import AttentionSelfTrainingClassifier
-from skattn._base import softmax
-from skattn.self_training import _temperature
+from skattn.self_training import _temperature, combine_members
 
 
 def stored_accuracy(path, weight):
@@ -35,7 +34,7 @@ def stored_accuracy(path, weight):
     pool = d["y_partial"] == -1
     logits = {part: np.log(np.clip(d[f"st_{part}"], 1e-12, 1)) for part in ("train", "test")}
     temperature = _temperature(logits["train"][pool], d["lab_train"][pool].max(axis=1).mean())
-    proba = weight * softmax(logits["test"] / temperature) + (1 - weight) * d["lab_test"]
+    proba = combine_members(logits["test"], temperature, d["lab_test"], weight)
     return 100 * np.mean(proba.argmax(axis=1) == d["y"][d["test"]])
 
 

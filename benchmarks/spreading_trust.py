@@ -43,7 +43,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from skattn._spreading import TRUST_MARGIN, spread_labels, spreading_trust
+from skattn._spreading import spread_labels, spreading_trust, trust_from_shortfall
 
 N_TASKS = 5
 # Rows scored per generated task: enough for a low-noise accuracy.
@@ -57,17 +57,13 @@ def _linear(points, target):
         return LogisticRegression(max_iter=1000).fit(points, target)
 
 
-def _trust(shortfall):
-    return float(np.clip(1 - shortfall / TRUST_MARGIN, 0.0, 1.0))
-
-
 def oracle_trust(points, y_partial, y_true, n_classes):
     """Spreading against the linear model on every unlabeled row, hidden labels known."""
     labeled, pool = y_partial >= 0, y_partial < 0
     spread = spread_labels(points, y_partial, n_classes).argmax(axis=1)
     linear = _linear(points[labeled], y_partial[labeled]).predict(points[pool])
     shortfall = np.mean(linear == y_true[pool]) - np.mean(spread[pool] == y_true[pool])
-    return _trust(shortfall), shortfall
+    return trust_from_shortfall(shortfall), shortfall
 
 
 def task_trust(points, y_partial, n_classes, *, n_tasks=N_TASKS, seed=0):
@@ -97,7 +93,7 @@ def task_trust(points, y_partial, n_classes, *, n_tasks=N_TASKS, seed=0):
             np.mean(linear == task[hidden]) - np.mean(spread[hidden] == task[hidden])
         )
     shortfall = float(np.mean(shortfalls)) if shortfalls else 0.0
-    return _trust(shortfall), shortfall
+    return trust_from_shortfall(shortfall), shortfall
 
 
 def collect(datasets, fractions, csv):

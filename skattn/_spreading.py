@@ -96,6 +96,11 @@ def spreading_trust(inputs, target, n_classes, *, block_rows=SPREADING_BLOCK_ROW
     # A shortfall within one standard error of the paired difference may be
     # chance: it is forgiven.
     shortfall = difference.mean() - difference.std() / np.sqrt(len(labeled))
+    return trust_from_shortfall(shortfall)
+
+
+def trust_from_shortfall(shortfall):
+    """1 while spreading is as accurate as the linear model, 0 at ``TRUST_MARGIN`` below."""
     return float(np.clip(1 - shortfall / TRUST_MARGIN, 0.0, 1.0))
 
 

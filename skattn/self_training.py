@@ -442,10 +442,7 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         return self._combine(self._forward(X), member.predict_proba(X))
 
     def _combine(self, logits, labels_only):
-        """The two members' prediction: the tempered self-trained network and the
-        labels-only network, weighed by ``self_trained_weight_``."""
-        weight = self.self_trained_weight_
-        return weight * softmax(logits / self.temperature_) + (1 - weight) * labels_only
+        return combine_members(logits, self.temperature_, labels_only, self.self_trained_weight_)
 
     def _job(self, X, y, sample_weight):
         y = _check_partial_y(y)
@@ -508,6 +505,12 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
                 UserWarning,
                 stacklevel=5,
             )
+
+
+def combine_members(logits, temperature, labels_only, weight):
+    """The two members' prediction: the self-trained network's logits tempered by
+    ``temperature`` with weight ``weight``, the labels-only probabilities with the rest."""
+    return weight * softmax(logits / temperature) + (1 - weight) * labels_only
 
 
 def _temperature(logits, confidence):
