@@ -13,9 +13,19 @@ that on the first split by refitting.
     cd benchmarks
     OMP_NUM_THREADS=1 python labels_only_member.py --out member/ --datasets pima crx
     python labels_only_member.py --report member/ --markdown member.md
+
+``--refit-member member/ --out other/ --param NAME=VALUE`` refits only the
+labels-only member of the stored splits with other parameters (the
+self-trained network does not depend on it), so that a member can be
+compared with the estimator's own on the same self-trained networks:
+
+    OMP_NUM_THREADS=1 python labels_only_member.py --refit-member member/ \
+        --out budget/ --param max_epochs=100 --param n_iter_no_change=10 --param tol=None
+    python labels_only_member.py --report budget/
 """
 
 import argparse
+import ast
 import time
 import warnings
 from pathlib import Path
@@ -43,6 +53,30 @@ def collect(datasets, fractions, out):
             probas[f"lab_{part}"] = model.labels_only_.predict_proba(X.iloc[rows])
         np.savez(path, train=train, test=test, y_partial=y_partial, y=y, cpu=fit_seconds, **probas)
         print(path.stem, flush=True)
+
+
+def refit_member(stored_directory, datasets, out, params):
+    """Copy the stored splits to ``out`` with a labels-only member fitted with ``params``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in datasets:
+        paths = sorted(Path(stored_directory).glob(f"{name}_0.*.npz"))
+        paths = [p for p in paths if not (out / p.name).exists()]
+        if not paths:
+            continue
+        X, _ = load(name)
+        for path in paths:
+            d = dict(np.load(path))
+            start = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                member = AttentionSelfTrainingClassifier(
+                    random_state=int(path.stem.rsplit("_", 1)[1]), max_iter=0, **params
+                ).fit(X.iloc[d["train"]], d["y_partial"])
+            d["member_cpu"] = time.process_time() - start
+            for part in ("train", "test"):
+                d[f"lab_{part}"] = member.predict_proba(X.iloc[d[part]])
+            np.savez(out / path.name, **d)
+            print(path.stem, flush=True)
 
 
 def rules(st_train, lab_train, pool):
@@ -163,8 +197,13 @@ def main():
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--records", type=Path, help="write semi_supervised.py's raw rows here")
+    parser.add_argument("--refit-member", type=Path, help="stored splits to refit the member of")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
-    if args.out:
+    if args.refit_member:
+        params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.param)}
+        refit_member(args.refit_member, args.datasets, args.out, params)
+    elif args.out:
         collect(args.datasets, args.fractions, args.out)
     if args.report:
         if args.check:

@@ -242,7 +242,6 @@ class BaseAttentionEstimator(BaseEstimator):
         "d_ffn_factor": [Interval(Real, 0, None, closed="neither")],
         "attention_dropout": [Interval(Real, 0, 1, closed="left")],
         "ffn_dropout": [Interval(Real, 0, 1, closed="left")],
-        "residual_dropout": [Interval(Real, 0, 1, closed="left")],
         "attention": [StrOptions(set(ATTENTION_KINDS))],
         "tokenizer": [StrOptions({"auto", *TOKENIZER_KINDS})],
         "patch_size": [Interval(Integral, 1, None, closed="left")],
@@ -273,7 +272,6 @@ class BaseAttentionEstimator(BaseEstimator):
         d_ffn_factor=4 / 3,
         attention_dropout=0.0,
         ffn_dropout=0.1,
-        residual_dropout=0.0,
         attention="self",
         tokenizer="auto",
         patch_size=4,
@@ -300,7 +298,6 @@ class BaseAttentionEstimator(BaseEstimator):
         self.d_ffn_factor = d_ffn_factor
         self.attention_dropout = attention_dropout
         self.ffn_dropout = ffn_dropout
-        self.residual_dropout = residual_dropout
         self.attention = attention
         self.tokenizer = tokenizer
         self.patch_size = patch_size
@@ -541,7 +538,6 @@ class BaseAttentionEstimator(BaseEstimator):
                     d_ffn_factor=self.d_ffn_factor,
                     attention_dropout=self.attention_dropout,
                     ffn_dropout=self.ffn_dropout,
-                    residual_dropout=self.residual_dropout,
                     attention=self.attention,
                     **job.module_params,
                 ),

@@ -51,7 +51,6 @@ class NetworkShape:
     n_heads: int
     n_blocks: int
     explicit_scores: bool
-    additive: bool
     n_members: int = 1
 
     @classmethod
@@ -81,13 +80,12 @@ class NetworkShape:
             explicit_scores=attention != "self"
             or params.get("attention_dropout", 0.0) > 0
             or kind == "sequence",
-            additive=attention == "additive",
             n_members=params.get("n_members", 1),
         )
 
     def bytes_per_row(self, *, training: bool, need_weights: bool = False) -> int:
         """Bytes one row needs in a forward pass (and backward, when ``training``)."""
-        tokens, d_head = self.n_tokens, self.d_token // self.n_heads
+        tokens = self.n_tokens
         if training:
             dense = TOKEN_TENSORS * tokens * self.d_token + FFN_TENSORS * tokens * self.d_ffn
             blocks = self.n_blocks
@@ -97,8 +95,6 @@ class NetworkShape:
         scores = 0
         if self.explicit_scores or need_weights:
             scores = SCORE_TENSORS * self.n_heads * tokens**2
-            if self.additive:
-                scores *= d_head
         if need_weights:  # every block's maps are returned
             scores += self.n_blocks * self.n_heads * tokens**2
         # The column tokens that latents summarise, and their cross-attention.

@@ -54,6 +54,19 @@ def test_gradient_attributions_find_the_columns_that_matter(fitted, frame):
     assert set(mean.nlargest(3).index) == {"a", "b", "kind"}
 
 
+def test_sparse_attention_gives_columns_exactly_zero_weight():
+    # The case for attention="sparse" (its docstring): maps with exact zeros,
+    # where softmax gives every column some weight. 20 columns, 4 informative:
+    # measured 0.42 and 0.38 of the weights zero with seeds 0 and 1.
+    X, y = make_classification(300, 20, n_informative=4, random_state=0)
+    maps = {
+        kind: AttentionClassifier(attention=kind, **NET).fit(X, y).attention_maps(X[:50])
+        for kind in ("self", "sparse")
+    }
+    assert (maps["sparse"] == 0).mean() > 0.25
+    assert (maps["self"] > 0).all()
+
+
 def test_feature_importances_after_fit(fitted):
     importances = fitted.feature_importances_
     assert importances.shape == (6,)

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ATTENTION_KINDS = ("self", "additive", "sparse")
+ATTENTION_KINDS = ("self", "sparse")
 
 
 def sparsemax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -35,13 +35,11 @@ def sparsemax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 class MultiheadSelfAttention(nn.Module):
-    """Multi-head self-attention of one of three kinds.
+    """Multi-head self-attention of one of two kinds.
 
     * ``"self"``: scaled dot-product scores ``q_i . k_j / sqrt(d)``, softmax;
-    * ``"additive"``: Bahdanau scores ``v . tanh(q_i + k_j)`` (``q = W_s s``,
-      ``k = W_h h`` are the usual projections), softmax;
-    * ``"sparse"``: scaled dot-product scores, :func:`sparsemax`, so a token
-      can get exactly zero weight.
+    * ``"sparse"``: the same scores, :func:`sparsemax`, so a token can get
+      exactly zero weight.
 
     Parameters
     ----------
@@ -51,8 +49,8 @@ class MultiheadSelfAttention(nn.Module):
         Number of attention heads.
     dropout : float
         Dropout on the attention weights during training.
-    kind : {"self", "additive", "sparse"}, default="self"
-        How scores are computed and normalised.
+    kind : {"self", "sparse"}, default="self"
+        How scores are normalised.
 
     Examples
     --------
@@ -76,9 +74,6 @@ class MultiheadSelfAttention(nn.Module):
         self.kind = kind
         self.qkv = nn.Linear(d_token, 3 * d_token)
         self.out = nn.Linear(d_token, d_token)
-        if kind == "additive":
-            d_head = d_token // n_heads
-            self.score_vector = nn.Parameter(torch.randn(n_heads, d_head) / d_head**0.5)
 
     def forward(self, x: torch.Tensor, *, need_weights: bool = False, n_queries=None, mask=None):
         """Attend every token (or the first ``n_queries``) to every present token.
@@ -119,7 +114,7 @@ class MultiheadSelfAttention(nn.Module):
                 q, k, v, attn_mask=key_mask, dropout_p=dropout
             )
         else:
-            scores = self._scores(q, k)
+            scores = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5
             if key_mask is not None:
                 scores = scores.masked_fill(~key_mask, float("-inf"))
             normalise = sparsemax if self.kind == "sparse" else torch.softmax
@@ -128,13 +123,6 @@ class MultiheadSelfAttention(nn.Module):
             weights = weights if need_weights else None
         context = context.transpose(1, 2).reshape(batch, n_tokens, d_token)
         return self.out(context), weights
-
-    def _scores(self, q, k):
-        if self.kind == "additive":
-            # (batch, heads, queries, keys, d_head) -> (batch, heads, queries, keys)
-            hidden = torch.tanh(q.unsqueeze(3) + k.unsqueeze(2))
-            return torch.einsum("bhqkd,hd->bhqk", hidden, self.score_vector)
-        return q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5
 
 
 class MultiheadCrossAttention(nn.Module):

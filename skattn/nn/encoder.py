@@ -49,17 +49,16 @@ class TransformerBlock(nn.Module):
         Attention heads.
     d_ffn : int
         Hidden size of the feed-forward network (ReGLU, as FT-Transformer).
-    attention_dropout, ffn_dropout, residual_dropout : float
-        Dropout on attention weights, on the feed-forward hidden layer, and
-        on each branch before it is added back.
-    attention : {"self", "additive", "sparse"}, default="self"
+    attention_dropout, ffn_dropout : float
+        Dropout on attention weights and on the feed-forward hidden layer.
+    attention : {"self", "sparse"}, default="self"
         The kind of :class:`MultiheadSelfAttention`.
 
     Examples
     --------
     >>> import torch
     >>> block = TransformerBlock(d_token=8, n_heads=2, d_ffn=16, attention_dropout=0.0,
-    ...                          ffn_dropout=0.0, residual_dropout=0.0)
+    ...                          ffn_dropout=0.0)
     >>> out, weights = block(torch.randn(4, 3, 8), need_weights=True)
     >>> out.shape, weights.shape
     (torch.Size([4, 3, 8]), torch.Size([4, 2, 3, 3]))
@@ -73,7 +72,6 @@ class TransformerBlock(nn.Module):
         d_ffn: int,
         attention_dropout: float,
         ffn_dropout: float,
-        residual_dropout: float,
         attention: str = "self",
     ):
         super().__init__()
@@ -90,7 +88,6 @@ class TransformerBlock(nn.Module):
             Dropout(ffn_dropout),
             nn.Linear(d_ffn, d_token),
         )
-        self.residual_dropout = Dropout(residual_dropout)
 
     def forward(self, x: torch.Tensor, *, need_weights: bool = False, n_queries=None, mask=None):
         """Apply the block to ``x`` of shape (batch, n_tokens, d_token).
@@ -103,8 +100,8 @@ class TransformerBlock(nn.Module):
         attended, weights = self.attention(
             self.attention_norm(x), need_weights=need_weights, n_queries=n_queries, mask=mask
         )
-        x = x[:, : attended.shape[1]] + self.residual_dropout(attended)
-        x = x + self.residual_dropout(self.ffn(self.ffn_norm(x)))
+        x = x[:, : attended.shape[1]] + attended
+        x = x + self.ffn(self.ffn_norm(x))
         return x, weights
 
 
@@ -122,8 +119,7 @@ class TransformerEncoder(nn.Module):
     --------
     >>> import torch
     >>> encoder = TransformerEncoder(n_blocks=2, d_token=8, n_heads=2, d_ffn=16,
-    ...                              attention_dropout=0.0, ffn_dropout=0.0,
-    ...                              residual_dropout=0.0)
+    ...                              attention_dropout=0.0, ffn_dropout=0.0)
     >>> tokens, maps = encoder(torch.randn(4, 3, 8), need_weights=True)
     >>> tokens.shape, maps.shape
     (torch.Size([4, 3, 8]), torch.Size([4, 2, 2, 3, 3]))

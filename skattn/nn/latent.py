@@ -42,7 +42,7 @@ class LatentTokens(nn.Module):
         Attention heads; must divide ``d_token``.
     d_ffn : int
         Hidden size of the feed-forward network.
-    attention_dropout, ffn_dropout, residual_dropout : float
+    attention_dropout, ffn_dropout : float
         Dropout rates, as in :class:`~skattn.nn.TransformerBlock`.
 
     Examples
@@ -65,7 +65,6 @@ class LatentTokens(nn.Module):
         d_ffn: int,
         attention_dropout: float = 0.0,
         ffn_dropout: float = 0.0,
-        residual_dropout: float = 0.0,
     ):
         super().__init__()
         if n_columns < 1 or n_latents < 1:
@@ -82,7 +81,6 @@ class LatentTokens(nn.Module):
         self.ffn = nn.Sequential(
             nn.Linear(d_token, 2 * d_ffn), ReGLU(), Dropout(ffn_dropout), nn.Linear(d_ffn, d_token)
         )
-        self.residual_dropout = Dropout(residual_dropout)
 
     def forward(self, tokens: torch.Tensor, *, need_weights: bool = False):
         """Summarise tokens (batch, 1 + n_columns + n_other, d_token).
@@ -99,8 +97,8 @@ class LatentTokens(nn.Module):
         attended, weights = self.attention(
             self.query_norm(queries), self.column_norm(columns), need_weights=need_weights
         )
-        x = queries + self.residual_dropout(attended)
-        x = x + self.residual_dropout(self.ffn(self.ffn_norm(x)))
+        x = queries + attended
+        x = x + self.ffn(self.ffn_norm(x))
         return torch.cat([x, tokens[:, 1 + self.n_columns :]], dim=1), weights
 
 

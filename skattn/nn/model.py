@@ -113,9 +113,9 @@ class FTTransformer(nn.Module):
         Attention heads per block; must divide ``d_token``.
     d_ffn_factor : float, default=4/3
         Feed-forward hidden size as a multiple of ``d_token``.
-    attention_dropout, ffn_dropout, residual_dropout : float
+    attention_dropout, ffn_dropout : float
         Dropout rates (see :class:`TransformerBlock`).
-    attention : {"self", "additive", "sparse"}, default="self"
+    attention : {"self", "sparse"}, default="self"
         The kind of attention in every block (:class:`MultiheadSelfAttention`).
     reconstruction : bool, default=False
         Add a :class:`ReconstructionHead` (``self.reconstruction``) that reads
@@ -170,7 +170,6 @@ class FTTransformer(nn.Module):
         d_ffn_factor: float = 4 / 3,
         attention_dropout: float = 0.0,
         ffn_dropout: float = 0.1,
-        residual_dropout: float = 0.0,
         reconstruction: bool = False,
         attention: str = "self",
         tokenizer: str = "feature",
@@ -197,7 +196,6 @@ class FTTransformer(nn.Module):
             d_ffn=max(1, round(d_token * d_ffn_factor)),
             attention_dropout=attention_dropout,
             ffn_dropout=ffn_dropout,
-            residual_dropout=residual_dropout,
             attention=attention,
         )
         # With members, each member's head (Members) replaces this one.
@@ -225,7 +223,6 @@ class FTTransformer(nn.Module):
                 d_ffn=max(1, round(d_token * d_ffn_factor)),
                 attention_dropout=attention_dropout,
                 ffn_dropout=ffn_dropout,
-                residual_dropout=residual_dropout,
             )
         self.reconstruction = (
             _reconstruction_head(self.tokenizer, d_token, self.latents, n_heads)

@@ -130,16 +130,6 @@ def test_sparsemax_is_a_projection_with_correct_gradients():
     assert torch.autograd.gradcheck(sparsemax, (z,))
 
 
-def test_additive_attention_scores_follow_bahdanau():
-    torch.manual_seed(0)
-    attention = MultiheadSelfAttention(d_token=4, n_heads=1, dropout=0.0, kind="additive")
-    x = torch.randn(2, 3, 4)
-    _, weights = attention(x, need_weights=True)
-    q, k, _ = attention.qkv(x).chunk(3, dim=-1)
-    scores = torch.tanh(q[:, :, None, :] + k[:, None, :, :]) @ attention.score_vector[0]
-    torch.testing.assert_close(weights[:, 0], torch.softmax(scores, dim=-1))
-
-
 def test_unknown_attention_kind_is_refused():
     with pytest.raises(ValueError, match="attention kind 'linear'"):
         MultiheadSelfAttention(d_token=8, n_heads=2, dropout=0.0, kind="linear")
