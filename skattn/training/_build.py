@@ -126,13 +126,21 @@ def make_net(job, valid_data=None):
     """
     schedule, objective = job.schedule, job.objective
     callbacks = list(job.callbacks)
+    # A callback whose schedule spreads over the epochs (gradual unfreezing)
+    # runs them all: stopping on a plateau once ended fits with the encoder
+    # still frozen (digits at 10% labels: 35% test accuracy against 89%).
+    instances = [c[1] if isinstance(c, tuple) else c for c in callbacks]  # skorch takes both
+    spends_every_epoch = any(getattr(c, "spends_every_epoch", False) for c in instances)
     train_split = None
     if valid_data is not None:
         train_split = predefined_split(Dataset(*valid_data))
-        callbacks.append(
-            EarlyStopping(monitor="valid_loss", patience=schedule.n_iter_no_change, load_best=True)
-        )
-    elif schedule.tol is not None:
+        if not spends_every_epoch:
+            callbacks.append(
+                EarlyStopping(
+                    monitor="valid_loss", patience=schedule.n_iter_no_change, load_best=True
+                )
+            )
+    elif schedule.tol is not None and not spends_every_epoch:
         callbacks.append(
             EarlyStopping(
                 monitor="train_loss",

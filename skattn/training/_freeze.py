@@ -27,6 +27,12 @@ class EncoderFreezing(Callback):
     def __init__(self, unfreeze_every=None):
         self.unfreeze_every = unfreeze_every
 
+    @property
+    def spends_every_epoch(self):
+        """Whether the schedule needs all ``max_epochs``: a plateau of the network
+        while parts are still frozen is no reason to stop (see :func:`make_net`)."""
+        return self.unfreeze_every is not None
+
     def n_trainable_parts(self, epoch):
         if self.unfreeze_every is None:
             return 0
