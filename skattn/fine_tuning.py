@@ -59,11 +59,25 @@ torch.nn.Module or None, default=None
         Train everything; train the head only; or start with the head and
         unfreeze the blocks from the top (the last block, then the ones
         below, then the tokenizer) at even steps over the first three
-        quarters of ``max_epochs``.
+        quarters of ``max_epochs``, which it then runs in full. On a 2-split
+        screen of 14 sets of the benchmark suite, pretrained on the rows
+        themselves: ``"gradual"`` +1.18 +- 0.76 points at 1% labels and
+        +0.24 +- 0.45 at 10%, in about 1.45x the CPU time, worth a try with
+        very few labels; ``"encoder"`` -12.1 and -17.6 (digits -63): an
+        encoder pretrained by masked reconstruction is no feature extractor
+        for the head alone on these tables. ``"encoder"`` is meant for an
+        encoder pretrained on a larger table (``pretrained=``), which is not
+        measured yet (``benchmarks/results/ablation_knobs_issue29.md``).
 
     encoder_lr : float or None, default=None
         Learning rate of the pretrained tokenizer and encoder; None uses
-        ``lr`` (the head's)."""
+        ``lr`` (the head's). An encoder pretrained on the rows being
+        classified (``pretrained=None``) has to move: ``encoder_lr=1e-4``
+        was -3.41 +- 1.65 points at 1% labels and -8.18 +- 2.53 at 10% on
+        a 2-split screen of 14 sets of the benchmark suite
+        (``benchmarks/results/ablation_knobs_issue29.md``). A lower rate is
+        meant for an encoder pretrained on a larger table (``pretrained=``),
+        which is not measured yet."""
 
 
 _FINE_TUNE_CONSTRAINTS = {
