@@ -240,7 +240,6 @@ class BaseAttentionEstimator(BaseEstimator):
         "n_blocks": [Interval(Integral, 1, None, closed="left")],
         "n_heads": [Interval(Integral, 1, None, closed="left")],
         "d_ffn_factor": [Interval(Real, 0, None, closed="neither")],
-        "attention_dropout": [Interval(Real, 0, 1, closed="left")],
         "ffn_dropout": [Interval(Real, 0, 1, closed="left")],
         "attention": [StrOptions(set(ATTENTION_KINDS))],
         "tokenizer": [StrOptions({"auto", *TOKENIZER_KINDS})],
@@ -270,7 +269,6 @@ class BaseAttentionEstimator(BaseEstimator):
         n_blocks=2,
         n_heads=4,
         d_ffn_factor=4 / 3,
-        attention_dropout=0.0,
         ffn_dropout=0.1,
         attention="self",
         tokenizer="auto",
@@ -296,7 +294,6 @@ class BaseAttentionEstimator(BaseEstimator):
         self.n_blocks = n_blocks
         self.n_heads = n_heads
         self.d_ffn_factor = d_ffn_factor
-        self.attention_dropout = attention_dropout
         self.ffn_dropout = ffn_dropout
         self.attention = attention
         self.tokenizer = tokenizer
@@ -536,7 +533,6 @@ class BaseAttentionEstimator(BaseEstimator):
                     n_blocks=self.n_blocks,
                     n_heads=self.n_heads,
                     d_ffn_factor=self.d_ffn_factor,
-                    attention_dropout=self.attention_dropout,
                     ffn_dropout=self.ffn_dropout,
                     attention=self.attention,
                     **job.module_params,
@@ -636,8 +632,7 @@ class BaseAttentionEstimator(BaseEstimator):
             f"attention={module_params.get('attention', 'self')!r}), but "
             f"{budget / 2**30:.1f} GiB of memory is usable on {self.device_}. Lower "
             f"batch_size (about {max(1, fitting)} rows fit),{wide} or use "
-            "attention='self' without attention_dropout (its fused kernel never holds "
-            "the attention weights)."
+            "attention='self' (its fused kernel never holds the attention weights)."
         )
 
     def _inference_rows(self, need_weights=False):

@@ -38,14 +38,6 @@ _network_parameters = """d_token : int, default=32
         -0.41 +- 0.34 at 10%, in about the same CPU time
         (``benchmarks/results/ablation_knobs_issue29.md``).
 
-    attention_dropout : float, default=0.0
-        Dropout on the attention weights. It takes the network off the
-        fused attention kernel, and did not pay on a 2-split screen of
-        self-training on the benchmark suite: 0.1 was -0.33 +- 0.41 points
-        at 1% labels and -0.23 +- 0.24 at 10%, in 1.2-1.26x the CPU time
-        of screens run under the same load
-        (``benchmarks/results/ablation_knobs_issue29.md``).
-
     ffn_dropout : float, default=0.1
         Dropout inside the feed-forward networks. With self-training, 0
         was level on the benchmark suite (17 sets and ``motif60``, 5

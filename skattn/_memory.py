@@ -76,10 +76,8 @@ class NetworkShape:
             d_ffn=max(1, round(params.get("d_token", 32) * params.get("d_ffn_factor", 4 / 3))),
             n_heads=params.get("n_heads", 4),
             n_blocks=params.get("n_blocks", 2),
-            # The fused kernel takes no padding mask and no dropout on every backend.
-            explicit_scores=attention != "self"
-            or params.get("attention_dropout", 0.0) > 0
-            or kind == "sequence",
+            # The fused kernel takes no padding mask on every backend.
+            explicit_scores=attention != "self" or kind == "sequence",
             n_members=params.get("n_members", 1),
         )
 

@@ -60,7 +60,7 @@ def test_predictions_from_threads_equal_single_threaded_ones(data, method):
     X, y, _ = data
     # Dropout on, so a network left in training mode would show.
     clf = AttentionClassifier(
-        d_token=8, n_heads=2, max_epochs=2, ffn_dropout=0.5, attention_dropout=0.5, random_state=0
+        d_token=8, n_heads=2, max_epochs=2, ffn_dropout=0.5, random_state=0
     ).fit(X, y)
     chunks = np.array_split(X, 16)
     expected = [getattr(clf, method)(chunk) for chunk in chunks]

@@ -49,16 +49,15 @@ class TransformerBlock(nn.Module):
         Attention heads.
     d_ffn : int
         Hidden size of the feed-forward network (ReGLU, as FT-Transformer).
-    attention_dropout, ffn_dropout : float
-        Dropout on attention weights and on the feed-forward hidden layer.
+    ffn_dropout : float
+        Dropout on the feed-forward hidden layer.
     attention : {"self", "sparse"}, default="self"
         The kind of :class:`MultiheadSelfAttention`.
 
     Examples
     --------
     >>> import torch
-    >>> block = TransformerBlock(d_token=8, n_heads=2, d_ffn=16, attention_dropout=0.0,
-    ...                          ffn_dropout=0.0)
+    >>> block = TransformerBlock(d_token=8, n_heads=2, d_ffn=16, ffn_dropout=0.0)
     >>> out, weights = block(torch.randn(4, 3, 8), need_weights=True)
     >>> out.shape, weights.shape
     (torch.Size([4, 3, 8]), torch.Size([4, 2, 3, 3]))
@@ -70,7 +69,6 @@ class TransformerBlock(nn.Module):
         d_token: int,
         n_heads: int,
         d_ffn: int,
-        attention_dropout: float,
         ffn_dropout: float,
         attention: str = "self",
     ):
@@ -79,7 +77,7 @@ class TransformerBlock(nn.Module):
             raise ValueError(f"{d_ffn=} must be positive")
         self.attention_norm = nn.LayerNorm(d_token)
         self.attention = MultiheadSelfAttention(
-            d_token=d_token, n_heads=n_heads, dropout=attention_dropout, kind=attention
+            d_token=d_token, n_heads=n_heads, dropout=0.0, kind=attention
         )
         self.ffn_norm = nn.LayerNorm(d_token)
         self.ffn = nn.Sequential(
@@ -118,8 +116,7 @@ class TransformerEncoder(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> encoder = TransformerEncoder(n_blocks=2, d_token=8, n_heads=2, d_ffn=16,
-    ...                              attention_dropout=0.0, ffn_dropout=0.0)
+    >>> encoder = TransformerEncoder(n_blocks=2, d_token=8, n_heads=2, d_ffn=16, ffn_dropout=0.0)
     >>> tokens, maps = encoder(torch.randn(4, 3, 8), need_weights=True)
     >>> tokens.shape, maps.shape
     (torch.Size([4, 3, 8]), torch.Size([4, 2, 2, 3, 3]))

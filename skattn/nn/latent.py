@@ -42,7 +42,7 @@ class LatentTokens(nn.Module):
         Attention heads; must divide ``d_token``.
     d_ffn : int
         Hidden size of the feed-forward network.
-    attention_dropout, ffn_dropout : float
+    ffn_dropout : float
         Dropout rates, as in :class:`~skattn.nn.TransformerBlock`.
 
     Examples
@@ -63,7 +63,6 @@ class LatentTokens(nn.Module):
         d_token: int,
         n_heads: int,
         d_ffn: int,
-        attention_dropout: float = 0.0,
         ffn_dropout: float = 0.0,
     ):
         super().__init__()
@@ -74,9 +73,7 @@ class LatentTokens(nn.Module):
         self.latents = nn.Parameter(_uniform_(torch.empty(n_latents, d_token), d_token))
         self.query_norm = nn.LayerNorm(d_token)
         self.column_norm = nn.LayerNorm(d_token)
-        self.attention = MultiheadCrossAttention(
-            d_token=d_token, n_heads=n_heads, dropout=attention_dropout
-        )
+        self.attention = MultiheadCrossAttention(d_token=d_token, n_heads=n_heads, dropout=0.0)
         self.ffn_norm = nn.LayerNorm(d_token)
         self.ffn = nn.Sequential(
             nn.Linear(d_token, 2 * d_ffn), ReGLU(), Dropout(ffn_dropout), nn.Linear(d_ffn, d_token)

@@ -113,7 +113,7 @@ class FTTransformer(nn.Module):
         Attention heads per block; must divide ``d_token``.
     d_ffn_factor : float, default=4/3
         Feed-forward hidden size as a multiple of ``d_token``.
-    attention_dropout, ffn_dropout : float
+    ffn_dropout : float
         Dropout rates (see :class:`TransformerBlock`).
     attention : {"self", "sparse"}, default="self"
         The kind of attention in every block (:class:`MultiheadSelfAttention`).
@@ -168,7 +168,6 @@ class FTTransformer(nn.Module):
         n_blocks: int = 2,
         n_heads: int = 4,
         d_ffn_factor: float = 4 / 3,
-        attention_dropout: float = 0.0,
         ffn_dropout: float = 0.1,
         reconstruction: bool = False,
         attention: str = "self",
@@ -194,7 +193,6 @@ class FTTransformer(nn.Module):
             d_token=d_token,
             n_heads=n_heads,
             d_ffn=max(1, round(d_token * d_ffn_factor)),
-            attention_dropout=attention_dropout,
             ffn_dropout=ffn_dropout,
             attention=attention,
         )
@@ -221,7 +219,6 @@ class FTTransformer(nn.Module):
                 d_token=d_token,
                 n_heads=n_heads,
                 d_ffn=max(1, round(d_token * d_ffn_factor)),
-                attention_dropout=attention_dropout,
                 ffn_dropout=ffn_dropout,
             )
         self.reconstruction = (
