@@ -79,10 +79,14 @@ def refit_member(stored_directory, datasets, out, params):
             print(path.stem, flush=True)
 
 
+def stored_temperature(st_train, lab_train, pool):
+    """The estimator's ``temperature_``, from the members' stored probabilities on the pool."""
+    return _temperature(np.log(st_train[pool]), lab_train[pool].max(axis=1).mean())
+
+
 def rules(st_train, lab_train, pool):
     """Each candidate rule: a function of (self-trained, labels-only) probabilities."""
-    confidence = lab_train[pool].max(axis=1).mean()
-    temperature = _temperature(np.log(st_train[pool]), confidence)
+    temperature = stored_temperature(st_train, lab_train, pool)
 
     def tempered(st, lab):  # the estimator's rule where the pool-shift test finds no shift
         return combine_members(np.log(st), temperature, lab, 0.5)

@@ -23,18 +23,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _suite import DATASETS, each_split
+from labels_only_member import stored_temperature
 
 from skattn import AttentionSelfTrainingClassifier
-from skattn.self_training import _temperature, combine_members
+from skattn.self_training import combine_members
 
 
 def stored_accuracy(path, weight):
     """Test accuracy % of the stored members combined with the self-trained weight."""
     d = dict(np.load(path))
-    pool = d["y_partial"] == -1
-    logits = {part: np.log(np.clip(d[f"st_{part}"], 1e-12, 1)) for part in ("train", "test")}
-    temperature = _temperature(logits["train"][pool], d["lab_train"][pool].max(axis=1).mean())
-    proba = combine_members(logits["test"], temperature, d["lab_test"], weight)
+    st = {part: np.clip(d[f"st_{part}"], 1e-12, 1) for part in ("train", "test")}
+    temperature = stored_temperature(st["train"], d["lab_train"], d["y_partial"] == -1)
+    proba = combine_members(np.log(st["test"]), temperature, d["lab_test"], weight)
     return 100 * np.mean(proba.argmax(axis=1) == d["y"][d["test"]])
 
 

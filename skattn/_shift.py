@@ -19,6 +19,26 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 SHIFT_ROWS = 2000
 
 
+def shift_rows(labeled, *, max_rows=SHIFT_ROWS, seed=0):
+    """The rows :func:`pool_shift` compares: ``[labeled, unlabeled]`` row numbers,
+    up to ``max_rows`` of each kind drawn at random, sorted.
+
+    A caller with a large table encodes these rows alone and passes them on:
+    with no more than ``max_rows`` of a kind, :func:`pool_shift` draws none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [rows.tolist() for rows in shift_rows(np.arange(6) < 2, max_rows=3)]
+    [[0, 1], [3, 4, 5]]
+    """
+    rng = np.random.RandomState(seed)
+    return [
+        rows if len(rows) <= max_rows else np.sort(rng.choice(rows, max_rows, replace=False))
+        for rows in (np.flatnonzero(labeled), np.flatnonzero(~labeled))
+    ]
+
+
 def pool_shift(points, labeled, *, max_rows=SHIFT_ROWS, seed=0):
     """How well a linear model tells the unlabeled rows from the labeled ones.
 
@@ -28,7 +48,8 @@ def pool_shift(points, labeled, *, max_rows=SHIFT_ROWS, seed=0):
     were drawn at random, towards 1 when the unlabeled rows lie elsewhere.
     The standard error of an AUC under no difference (Hanley and McNeil,
     1982) comes with it, so that a caller can tell a shift from chance.
-    Up to ``max_rows`` rows of each kind, drawn at random, take part.
+    Up to ``max_rows`` rows of each kind, drawn at random, take part
+    (:func:`shift_rows`).
 
     Parameters
     ----------
@@ -58,12 +79,7 @@ def pool_shift(points, labeled, *, max_rows=SHIFT_ROWS, seed=0):
     >>> bool(pool_shift(points, labeled)[0] > 0.95)
     True
     """
-    rng = np.random.RandomState(seed)
-    kinds = [np.flatnonzero(labeled), np.flatnonzero(~labeled)]
-    kinds = [
-        rows if len(rows) <= max_rows else np.sort(rng.choice(rows, max_rows, replace=False))
-        for rows in kinds
-    ]
+    kinds = shift_rows(labeled, max_rows=max_rows, seed=seed)
     n_labeled, n_unlabeled = len(kinds[0]), len(kinds[1])
     if min(n_labeled, n_unlabeled) < 2:
         return 0.5, 0.5

@@ -20,7 +20,7 @@ from ._base import FitJob, labeled_mask, softmax
 from ._data import check_X
 from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
 from ._registry import persistable
-from ._shift import pool_shift
+from ._shift import pool_shift, shift_rows
 from ._sparse import take_rows
 from ._spreading import as_points, spread_labels, spreading_trust
 from .supervised import AttentionClassifier
@@ -405,9 +405,11 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
         logits, labels_only = self._forward(rows), member.predict_proba(rows)
         self.temperature_ = _temperature(logits, labels_only.max(axis=1).mean())
         self.labels_only_ = member
-        self.pool_shift_, standard_error = pool_shift(
-            as_points(self.encoder_.transform(check_X(self, X, reset=False))), labeled_mask(y)
-        )
+        # Only the rows the test compares are encoded again, so a large table costs no more.
+        labeled = labeled_mask(_check_partial_y(y))
+        compared = np.sort(np.concatenate(shift_rows(labeled)))
+        encoded = self.encoder_.transform(check_X(self, _safe_indexing(X, compared), reset=False))
+        self.pool_shift_, standard_error = pool_shift(as_points(encoded), labeled[compared])
         excess = self.pool_shift_ - 0.5 - SHIFT_ERRORS * standard_error
         self.self_trained_weight_ = 0.5 * float(np.clip(1 - excess / SHIFT_MARGIN, 0, 1))
         mine = logits.argmax(axis=1)
