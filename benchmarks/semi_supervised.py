@@ -13,7 +13,10 @@ categoricals; skattn gets the raw DataFrame. Usage::
 
 ``--datasets``, ``--fractions``, ``--methods`` and ``--repeats`` run a part;
 ``--param NAME=VALUE`` overrides a skattn hyperparameter (tuning studies only:
-the results table is made with none). ``--from-csv A.csv B.csv`` rebuilds the
+the results table is made with none); ``--pretrainer-param NAME=VALUE`` sets
+one of the ``MaskedAttentionPretrainer`` that ``skattn FineTune`` fits inside
+(``contrastive_weight``, ``corruption_probability``: knobs the fine-tuner does
+not expose). ``--from-csv A.csv B.csv`` rebuilds the
 report from the raw rows of earlier runs instead of running anything.
 
 The fit-time section compares every method's fits with those of
@@ -42,6 +45,8 @@ method other than the oracle, as if one knew in advance which to pick. Its
 
 import argparse
 import ast
+import contextlib
+import functools
 import platform
 import time
 import warnings
@@ -56,6 +61,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 
+import skattn.fine_tuning
 from skattn import AttentionClassifier, AttentionSelfTrainingClassifier, FineTuneClassifier
 
 LABELED_ONLY_ANCHORS = [
@@ -99,6 +105,7 @@ def _semi(estimator):
 
 
 SKATTN_PARAMS = {}
+PRETRAINER_PARAMS = {}
 # What skattn gets: the raw DataFrame ("native": categorical columns as they
 # are), or the anchors' one-hot matrix, dense ("onehot") or sparse ("sparse").
 INPUTS = {"native": "X", "onehot": "E", "sparse": "S"}
@@ -112,10 +119,27 @@ def _skattn(estimator, labeled_only=False):
         if labeled_only:
             X, y = X[y != -1], y[y != -1]
         params = {k: v for k, v in SKATTN_PARAMS.items() if k in estimator().get_params()}
-        model = estimator(random_state=seed, **params).fit(X, y)
+        with _pretrainer_defaults():
+            model = estimator(random_state=seed, **params).fit(X, y)
         return lambda split: model.predict(data[f"{key}_{split}"])
 
     return fit
+
+
+def _pretrainer_defaults():
+    """While fitting, the fine-tuner's pretrainer takes PRETRAINER_PARAMS as its defaults.
+
+    The fit is otherwise the fine-tuner's own (same seeds), so a run pairs
+    split by split with one made without the option.
+    """
+    if not PRETRAINER_PARAMS:
+        return contextlib.nullcontext()
+    from unittest import mock
+
+    pretrainer = functools.partial(
+        skattn.fine_tuning.MaskedAttentionPretrainer, **PRETRAINER_PARAMS
+    )
+    return mock.patch.object(skattn.fine_tuning, "MaskedAttentionPretrainer", pretrainer)
 
 
 def _pytabkit(name):
@@ -211,10 +235,12 @@ def run(datasets, fractions, methods, n_repeats, csv_path=None, first_repeat=0):
                     label = method
                     if SKATTN_INPUT != "native" and method.startswith("skattn"):
                         label += f" <{SKATTN_INPUT}>"
-                    if SKATTN_PARAMS and method.startswith("skattn"):
-                        label += (
-                            " [" + ", ".join(f"{k}={v!r}" for k, v in SKATTN_PARAMS.items()) + "]"
-                        )
+                    overrides = {
+                        **SKATTN_PARAMS,
+                        **{f"pretrainer {k}": v for k, v in PRETRAINER_PARAMS.items()},
+                    }
+                    if overrides and method.startswith("skattn"):
+                        label += " [" + " ".join(f"{k}={v!r}" for k, v in overrides.items()) + "]"
                     start, start_cpu = time.perf_counter(), time.process_time()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
@@ -263,7 +289,8 @@ def report(records):
         "# Semi-supervised accuracy on the public suite",
         "",
         f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, "
-        f"torch {torch.__version__}. skattn parameters: {SKATTN_PARAMS or 'defaults'}.",
+        f"torch {torch.__version__}. skattn parameters: {SKATTN_PARAMS or 'defaults'}"
+        f"{f', pretrainer: {PRETRAINER_PARAMS}' if PRETRAINER_PARAMS else ''}.",
         "Test accuracy % (inductive), mean over repeats; `trans` = accuracy on the "
         "unlabeled training rows; `gap closed` = median over datasets of the share of "
         "the gap between the best labeled-only anchor and the oracle that a method closes.",
@@ -489,6 +516,7 @@ def main():
     parser.add_argument("--first-repeat", type=int, default=0, help="skip the splits before it")
     parser.add_argument("--out", help="write the markdown report here (and a .csv beside it)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--pretrainer-param", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument(
         "--input",
         choices=list(INPUTS),
@@ -503,6 +531,9 @@ def main():
     for item in args.param:
         key, value = item.split("=", 1)
         SKATTN_PARAMS[key] = ast.literal_eval(value)
+    for item in args.pretrainer_param:
+        key, value = item.split("=", 1)
+        PRETRAINER_PARAMS[key] = ast.literal_eval(value)
     if args.from_csv:
         records = pd.concat([pd.read_csv(path) for path in args.from_csv], ignore_index=True)
         records.attrs["merged"] = len(args.from_csv) > 1
