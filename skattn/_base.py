@@ -392,8 +392,9 @@ class BaseAttentionEstimator(BaseEstimator):
         ``weights.encoder(X, sample_weight, seed)`` returns the fitted column
         handling, ``weights.module(params)`` the network class and its
         keyword arguments, ``weights.net_options(n_parts_epochs)`` the
-        encoder learning rate and callbacks, and ``weights.initialise(net)``
-        loads the weights into the new net.
+        encoder learning rate and callbacks, ``weights.spends_every_epoch``
+        whether they run every epoch (then no rows are held out), and
+        ``weights.initialise(net)`` loads the weights into the new net.
         """
         if y is None and self.__sklearn_tags__().target_tags.required:
             raise ValueError(
@@ -403,7 +404,8 @@ class BaseAttentionEstimator(BaseEstimator):
         sample_weight = self._check_sample_weight(X, y, sample_weight)
         job = self._job(X, y, sample_weight)
         inputs, seed = self._prepare(X, job, weights)
-        train_rows, valid_rows = self._split(job, seed, len(job.sample_weight))
+        holds_out = weights is None or not weights.spends_every_epoch
+        train_rows, valid_rows = self._split(job, seed, len(job.sample_weight), holds_out)
         train = select_rows(inputs, job.target, train_rows)
         valid = None if valid_rows is None else select_rows(inputs, job.target, valid_rows)
         with seeded(seed, self.device_):
@@ -654,18 +656,21 @@ class BaseAttentionEstimator(BaseEstimator):
             self.max_epochs, n_train, batch_size, n_classes=max(1, n_classes)
         )
 
-    def _split(self, job, seed, n_rows):
+    def _split(self, job, seed, n_rows, holds_out=True):
         """Choose the early-stopping rows: ``(train_rows, valid_rows)``, sorted.
 
         Validation rows are drawn from the job's ``validation_rows`` (all
         rows by default), stratified by its ``stratify`` where every class
         has two rows to spare. ``valid_rows`` is None without early
-        stopping; ``"auto"`` needs ``AUTO_EARLY_STOPPING_ROWS`` candidates.
+        stopping, or when nothing would stop on them (``holds_out`` False:
+        a schedule that runs every epoch); ``"auto"`` needs
+        ``AUTO_EARLY_STOPPING_ROWS`` candidates.
         """
         rows = np.arange(n_rows) if job.validation_rows is None else job.validation_rows
         stratify = job.stratify
-        enabled = self.early_stopping is True or (
-            self.early_stopping == "auto" and len(rows) >= AUTO_EARLY_STOPPING_ROWS
+        enabled = holds_out and (
+            self.early_stopping is True
+            or (self.early_stopping == "auto" and len(rows) >= AUTO_EARLY_STOPPING_ROWS)
         )
         if not enabled or len(rows) < 2:
             return np.arange(n_rows), None

@@ -23,7 +23,8 @@ def fits(**params):
     small = dict(
         d_token=8, n_heads=2, random_state=0, early_stopping=True, n_iter_no_change=2, **params
     )
-    # Pretraining, gradual unfreezing, early stopping and a self-training round.
+    # Pretraining, gradual unfreezing (which holds out no rows) and a self-training
+    # round; the regressor below stops early.
     yield (
         "fine_tune",
         # Spreading at full weight: after 4 epochs the network alone is too

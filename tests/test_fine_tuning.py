@@ -145,6 +145,17 @@ def test_gradual_unfreezing_runs_its_schedule_under_the_default_stopping_rule(pr
     )
 
 
+def test_gradual_unfreezing_holds_out_no_rows_for_early_stopping(pretrainer, data):
+    # The schedule runs all its epochs, so nothing stops on held-out rows:
+    # holding them out would only take labels away from training.
+    X, _, y_partial = data
+    params = dict(pretrained=pretrainer, freeze="gradual", **{**QUICK, "max_epochs": 6})
+    held = FineTuneClassifier(early_stopping=True, **params).fit(X, y_partial)
+    plain = FineTuneClassifier(early_stopping=False, **params).fit(X, y_partial)
+    assert "valid_loss" not in held.net_.history[-1]
+    np.testing.assert_array_equal(held.predict_proba(X), plain.predict_proba(X))
+
+
 def test_encoder_learning_rate_is_separate(pretrainer, data):
     X, _, y_partial = data
     clf = FineTuneClassifier(pretrained=pretrainer, encoder_lr=1e-9, **QUICK).fit(X, y_partial)
