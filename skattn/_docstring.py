@@ -259,8 +259,16 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
         and on ``large26`` too (-0.19 +- 0.19, -0.44 +- 0.28).
 
     criterion : {{"threshold", "k_best"}}, default="threshold"
-        Pseudo-label the rows above the threshold, or the ``k_best`` most
-        confident rows of each round.
+        Pseudo-label the rows above the thresholds, or the ``k_best`` most
+        confident rows of each round (by confidence alone, as scikit-learn's
+        ``SelfTrainingClassifier``). With ``"threshold"``, the rows above
+        the thresholds are shared out among the classes in proportion to
+        their labeled rows, and each class takes its share of the rows
+        predicted as it densest first: by confidence times the row's kernel
+        density among the class's labeled rows (CAST, Kim et al., 2024). On
+        the benchmark suite (17 sets and ``motif60``, 5 splits) that was
+        +0.33 +- 0.15 points at 1% labels and -0.02 +- 0.12 at 10% against
+        taking every row above the thresholds.
 
     k_best : int, default=10
         Rows pseudo-labeled per round with ``criterion="k_best"``.

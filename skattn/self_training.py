@@ -20,6 +20,7 @@ from ._base import FitJob, labeled_mask, softmax
 from ._data import check_X
 from ._docstring import SELF_TRAINING_DEFAULTS, shared_docs_with
 from ._registry import persistable
+from ._selection import balanced_densest
 from ._shift import pool_shift, shift_rows
 from ._sparse import take_rows
 from ._spreading import as_points, spread_labels, spreading_trust
@@ -170,7 +171,13 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
     ``threshold * M(b_c)``, ``M(b) = b / (2 - b)``, never below halfway
     between chance (``1 / n_classes``) and the threshold, where ``b_c`` is
     the number of pool rows confidently predicted as c over that of the most
-    confident class (FlexMatch).
+    confident class (FlexMatch). The rows above their class's threshold
+    are shared out among the classes in proportion to the labeled rows
+    (class-balanced quotas), and a class takes its quota densest first:
+    ranked by confidence times the row's Gaussian kernel density among
+    the class's labeled rows, relative to the densest (CAST [7]_), so a
+    confident row far from every label of its class waits for a later
+    round.
     The confidence of a pool row is the largest of its mixed class scores
     ``(1 - w) * p_network + w * p_spreading`` with ``w =
     propagation_weight``, where ``p_spreading`` comes from label spreading
@@ -227,6 +234,8 @@ class AttentionSelfTrainingClassifier(AttentionClassifier):
        Learning". CVPR 2019.
     .. [6] Lopez-Paz and Oquab. "Revisiting Classifier Two-Sample Tests".
        ICLR 2017.
+    .. [7] Kim et al. "CAST: Cluster-Aware Self-Training for Tabular Data
+       via Reliable Confidence". arXiv:2310.06380, 2024.
 
     Examples
     --------
@@ -583,10 +592,12 @@ class _Rounds:
         self.labeled_iter = np.where(y.numpy() >= 0, 0, -1)
         weights = self.sample_weight[self.rows]
         pool = np.flatnonzero(self.labeled_iter == -1)
+        given = np.flatnonzero(self.labeled_iter == 0)
         spread, spread_weight = None, 0.0
+        # Once, for the choice of pseudo-labels, the trust test and the spreading.
+        points = as_points(X) if len(pool) and estimator.max_iter != 0 else None
         if estimator.propagation_weight > 0 and len(pool) and estimator.max_iter != 0:
             spread_weight = estimator.propagation_weight
-            points = as_points(X)  # once, for the trust test and the spreading
             if estimator.adaptive_propagation:
                 self.trust = spreading_trust(points, y, n_classes, seed=seed)
                 spread_weight *= self.trust
@@ -602,7 +613,19 @@ class _Rounds:
             thresholds = self._class_thresholds(confidence, prediction, pseudo_counts)
             self.thresholds.copy_(torch.as_tensor(thresholds))
             if estimator.criterion == "threshold":
-                selected = np.flatnonzero(confidence > thresholds[prediction])
+                passed = np.flatnonzero(confidence > thresholds[prediction])
+                selected = passed[
+                    balanced_densest(
+                        points,
+                        candidates=pool[passed],
+                        confidence=confidence[passed],
+                        prediction=prediction[passed],
+                        labeled=given,
+                        labels=y[given].numpy(),
+                        n_classes=n_classes,
+                        seed=seed,
+                    )
+                ]
             else:
                 selected = np.argsort(-confidence, kind="stable")[: estimator.k_best]
             self.history.append(

@@ -30,6 +30,7 @@ LAYERS = [
     {
         "skattn.inspection",
         "skattn._spreading",
+        "skattn._selection",
         "skattn._shift",
         "skattn.supervised",
         "skattn.self_training",

@@ -112,6 +112,60 @@ def test_pseudo_labels_pass_the_threshold_and_none_means_no_change(few_labels, f
     assert np.all(unsure.labeled_iter_[y_partial == -1] == -1)
 
 
+def test_a_round_labels_each_class_at_most_in_proportion_to_its_labels():
+    # Class-balanced quotas (CAST): the rows that pass the thresholds are
+    # shared out by the classes' shares of the labels, so a class that fills
+    # the pool cannot flood a round with its pseudo-labels (and their errors).
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(0, 1, (600, 2)), rng.normal(8, 1, (60, 2))])
+    y = np.repeat([0, 1], [600, 60])
+    y_partial = np.full_like(y, -1)
+    for c in (0, 1):
+        y_partial[rng.choice(np.flatnonzero(y == c), 10, replace=False)] = c
+    clf = AttentionSelfTrainingClassifier(**SMALL, max_iter=1).fit(X, y_partial)
+    first = clf.pseudo_label_history_[0]
+    n_pool = int((y_partial == -1).sum())
+    assert first["n_pseudo_labeled"] > 0
+    assert first["class_counts"][0] <= np.ceil(n_pool / 2)
+
+
+def test_density_ranks_the_rows_a_class_quota_takes():
+    from skattn._selection import balanced_densest
+
+    # One class, labeled around 0; of three equally confident candidates the
+    # quota of 2 takes the two nearest the labels, not the outlier at 10.
+    points = np.array([[0.0], [0.1], [10.0], [0.2], [-0.1]])
+    chosen = balanced_densest(
+        points,
+        candidates=np.array([1, 2, 3]),
+        confidence=np.array([0.9, 0.9, 0.9]),
+        prediction=np.array([0, 0, 0]),
+        labeled=np.array([0, 4]),
+        labels=np.array([0, 0]),
+        n_classes=1,
+        quota_rows=2,
+    )
+    np.testing.assert_array_equal(chosen, [0, 2])
+
+
+def test_rows_above_the_thresholds_never_end_the_rounds():
+    from skattn._selection import balanced_densest
+
+    # One candidate among three classes: its class's quota rounds to 0 (the
+    # remainder goes to class 0), yet a row passed, so the round takes it
+    # rather than end the rounds with "no_change".
+    chosen = balanced_densest(
+        np.array([[0.0], [1.0], [2.0], [3.0]]),
+        candidates=np.array([3]),
+        confidence=np.array([0.9]),
+        prediction=np.array([2]),
+        labeled=np.array([0, 1, 2]),
+        labels=np.array([0, 1, 2]),
+        n_classes=3,
+    )
+    np.testing.assert_array_equal(chosen, [0])
+
+
 def test_max_iter_none_runs_until_all_labeled(few_labels):
     X, _, y_partial, _, _ = few_labels
     clf = AttentionSelfTrainingClassifier(
