@@ -15,8 +15,7 @@ categoricals; skattn gets the raw DataFrame. Usage::
 ``--param NAME=VALUE`` overrides a skattn hyperparameter (tuning studies only:
 the results table is made with none); ``--pretrainer-param NAME=VALUE`` sets
 one of the ``MaskedAttentionPretrainer`` that ``skattn FineTune`` fits inside
-(``contrastive_weight``, ``corruption_probability``: knobs the fine-tuner does
-not expose). ``--from-csv A.csv B.csv`` rebuilds the
+(a knob the fine-tuner does not expose). ``--from-csv A.csv B.csv`` rebuilds the
 report from the raw rows of earlier runs instead of running anything.
 
 The fit-time section compares every method's fits with those of

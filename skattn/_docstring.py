@@ -142,7 +142,12 @@ _training_parameters = """lr : float, default=1e-3
         on, and training for ``max_epochs`` serves small sets better.
 
     validation_fraction : float, default=0.1
-        Share of the training rows held out for early stopping.
+        Share of the training rows held out for early stopping (named and
+        meant as in scikit-learn's ``MLPClassifier``); it matters only
+        with early stopping. 0.2 instead was level (+0.00 +- 0.14 points,
+        ``AttentionClassifier`` on 4 fully labeled sets of 1,100-4,100
+        training rows, 2 splits) in 0.86x the CPU time, since fewer rows
+        train.
 
     n_iter_no_change : int, default={n_iter_no_change}
         Patience, in epochs: of early stopping, and of the plateau test

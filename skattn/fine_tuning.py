@@ -66,9 +66,14 @@ torch.nn.Module or None, default=None
         +0.24 +- 0.45 at 10%, in about 1.45x the CPU time, worth a try with
         very few labels; ``"encoder"`` -12.1 and -17.6 (digits -63): an
         encoder pretrained by masked reconstruction is no feature extractor
-        for the head alone on these tables. ``"encoder"`` is meant for an
-        encoder pretrained on a larger table (``pretrained=``), which is not
-        measured yet (``benchmarks/results/ablation_knobs_issue29.md``).
+        for the head alone on these tables
+        (``benchmarks/results/ablation_knobs_issue29.md``). With an encoder
+        pretrained on a larger table (``pretrained=``; ``large26``'s 15,000
+        rows, a task of 1,500 of them, 2 splits,
+        ``benchmarks/results/transfer_freeze.md``), ``"gradual"`` is the
+        case: 59.9% and 72.4% at 1% and 10% labels against 55.1% and 67.6%
+        with ``"none"`` and 55.9% and 69.9% without pretraining;
+        ``"encoder"`` fell to 20.3% and 16.6%.
 
     encoder_lr : float or None, default=None
         Learning rate of the pretrained tokenizer and encoder; None uses
@@ -76,9 +81,9 @@ torch.nn.Module or None, default=None
         classified (``pretrained=None``) has to move: ``encoder_lr=1e-4``
         was -3.41 +- 1.65 points at 1% labels and -8.18 +- 2.53 at 10% on
         a 2-split screen of 14 sets of the benchmark suite
-        (``benchmarks/results/ablation_knobs_issue29.md``). A lower rate is
-        meant for an encoder pretrained on a larger table (``pretrained=``),
-        which is not measured yet."""
+        (``benchmarks/results/ablation_knobs_issue29.md``); with an encoder
+        pretrained on a larger table (see ``freeze``), 48.7% and 61.5%
+        against 55.1% and 67.6% with the head's rate. No case found yet."""
 
 
 _FINE_TUNE_CONSTRAINTS = {

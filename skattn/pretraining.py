@@ -1,9 +1,6 @@
 """Self-supervised pretraining of the attention encoder on X alone."""
 
-from numbers import Real
-
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAttentionEstimator, FitJob
@@ -24,8 +21,8 @@ class MaskedAttentionPretrainer(
     """Learn the structure of X without labels; transform rows into CLS embeddings.
 
     ``fit(X)`` trains the attention encoder on a self-supervised task: in
-    every row a share ``corruption_probability`` of the values is replaced
-    by the same feature's value in another row, and the network must tell
+    every row 30%% of the values are replaced by the same feature's value
+    in another row, and the network must tell
     which values were replaced and reconstruct them. ``y`` is ignored, so
     the pretrainer sits in a :class:`~sklearn.pipeline.Pipeline` in front of
     any classifier, -1 labels included. The fitted encoder is what
@@ -36,13 +33,6 @@ class MaskedAttentionPretrainer(
     %(network_parameters)s
 
     %(training_parameters)s
-
-    corruption_probability : float, default=0.3
-        Share of the values replaced in each row.
-
-    contrastive_weight : float, default=0.0
-        Weight of an InfoNCE term between the CLS embeddings of two
-        corrupted views of each row (SCARF); 0 turns it off.
 
     Attributes
     ----------
@@ -61,11 +51,14 @@ class MaskedAttentionPretrainer(
 
     Notes
     -----
-    The loss is ``L_detect + L_rec + contrastive_weight * L_contrast``:
-    binary cross-entropy of detecting each replaced value (VIME [1]_),
-    squared error (numeric) or cross-entropy (categorical) of reconstructing
-    it, and the optional contrastive term (SCARF [2]_). With
-    ``early_stopping``, the loss on held-out rows decides when to stop.
+    The loss is ``L_detect + L_rec``: binary cross-entropy of detecting each
+    replaced value (VIME [1]_; the values are replaced as in SCARF [2]_),
+    and squared error (numeric) or cross-entropy (categorical) of
+    reconstructing it. With ``early_stopping``, the loss on held-out rows
+    decides when to stop. The share of values replaced is no parameter:
+    0.15 and 0.5 instead of 0.3 were level on the benchmark suite (2
+    splits, 14 sets, fine-tuned: +0.31 +- 0.53 and -0.54 +- 0.58 points at
+    1%% labels, +0.14 +- 0.55 and +0.11 +- 0.59 at 10%%).
 
     References
     ----------
@@ -85,12 +78,6 @@ class MaskedAttentionPretrainer(
     >>> pretrainer.get_feature_names_out()[:2].tolist()
     ['maskedattentionpretrainer0', 'maskedattentionpretrainer1']
     """
-
-    _parameter_constraints = {
-        **BaseAttentionEstimator._parameter_constraints,
-        "corruption_probability": [Interval(Real, 0, 1, closed="neither")],
-        "contrastive_weight": [Interval(Real, 0, None, closed="left")],
-    }
 
     def __init__(
         self,
@@ -119,8 +106,6 @@ class MaskedAttentionPretrainer(
         random_state=None,
         verbose=0,
         warm_start=False,
-        corruption_probability=0.3,
-        contrastive_weight=0.0,
     ):
         super().__init__(
             d_token=d_token,
@@ -148,8 +133,6 @@ class MaskedAttentionPretrainer(
             verbose=verbose,
             warm_start=warm_start,
         )
-        self.corruption_probability = corruption_probability
-        self.contrastive_weight = contrastive_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -179,16 +162,7 @@ class MaskedAttentionPretrainer(
             target=None,
             sample_weight=sample_weight,
             d_out=0,  # no head: the pretrainer embeds rows
-            objective=Objective(
-                PretrainingNet,
-                PretrainingLoss,
-                params=dict(
-                    criterion__corruption_probability=self.corruption_probability,
-                    criterion__contrastive_weight=self.contrastive_weight,
-                ),
-                reconstruction=True,
-            ),
-            passes_per_step=2,  # memory: two corrupted views with contrastive_weight
+            objective=Objective(PretrainingNet, PretrainingLoss, reconstruction=True),
         )
 
     def transform(self, X):
