@@ -9,8 +9,8 @@ training images keep their label; the rest are marked -1. After fit,
 :meth:`explain` spreads each patch's attribution over its pixels and
 :func:`skattn.inspection.plot_image_attributions` draws it over the digit.
 ``patch_size=2`` draws a finer map than the default 4 (2x2 patches per
-digit); the default is the more accurate one on digits (93.5% against 90.2%
-with 10% labels, 91.6% for one token per pixel column; see
+digit); the default is the more accurate one on digits (91.2% against 86.5%
+with 10% labels, 90.1% for one token per pixel column; see
 ``benchmarks/results/digits_tokenizers.md``).
 ``SKATTN_EXAMPLE_FAST=1`` runs a shorter version (the test suite does).
 """
