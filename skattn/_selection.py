@@ -42,11 +42,16 @@ def relative_density(points, reference):
     --------
     >>> relative_density(np.array([[0.0], [1.0], [5.0]]), np.array([[0.0], [0.5]])).round(2)
     array([1.  , 0.46, 0.  ])
+    >>> relative_density(np.array([[0.0], [0.0], [1.0]]), np.array([[0.0]]))  # repeats
+    array([1., 1., 0.])
     """
     n_points = points.shape[0]
     sample = np.linspace(0, n_points - 1, min(n_points, DISTANCE_CHUNK_ROWS)).astype(int)
     nearest = euclidean_distances(points[sample], reference).min(axis=1)
-    width = max(float(np.median(nearest)), np.finfo(float).tiny)
+    # Where most candidates repeat a labeled row (distance 0), a width of
+    # 1e-12 keeps exact repeats dense and the rest at 0; a smaller one
+    # would underflow when squared and divide 0 by 0.
+    width = max(float(np.median(nearest)), 1e-12)
     sums = np.empty(n_points)
     for start in range(0, n_points, DISTANCE_CHUNK_ROWS):
         squared = euclidean_distances(
