@@ -391,8 +391,8 @@ class BaseAttentionEstimator(BaseEstimator):
         fine-tuner's pretrained model): ``weights.tokenizer`` (or None),
         ``weights.encoder(X, sample_weight, seed)`` returns the fitted column
         handling, ``weights.module(params)`` the network class and its
-        keyword arguments, ``weights.net_options(n_parts_epochs)`` the
-        encoder learning rate and callbacks, ``weights.spends_every_epoch``
+        keyword arguments, ``weights.callbacks(max_epochs, previous)`` the
+        freezing schedule's callbacks, ``weights.spends_every_epoch``
         whether they run every epoch (then no rows are held out), and
         ``weights.initialise(net)`` loads the weights into the new net.
         """
@@ -545,15 +545,11 @@ class BaseAttentionEstimator(BaseEstimator):
         if module is FTTransformer:
             module_params["reconstruction"] = job.objective.reconstruction
         batch_size, max_epochs = self._schedule(n_train)
-        encoder_lr, callbacks = (
-            (None, ()) if weights is None else weights.net_options(max_epochs, previous)
-        )
+        callbacks = () if weights is None else weights.callbacks(max_epochs, previous)
         if self.verbose == 1:
             callbacks = (*callbacks, ("progress", ProgressBar(type(self).__name__)))
         batch_size = self._batch_that_fits(module_params, batch_size, n_train, job.passes_per_step)
-        schedule = self._training_schedule(
-            batch_size=batch_size, max_epochs=max_epochs, seed=seed, encoder_lr=encoder_lr
-        )
+        schedule = self._training_schedule(batch_size=batch_size, max_epochs=max_epochs, seed=seed)
         new = make_net(NetJob(module_params, job.objective, schedule, module, callbacks), valid)
         if previous is not None:
             new.initialize()
@@ -564,7 +560,7 @@ class BaseAttentionEstimator(BaseEstimator):
             weights.initialise(new)
         return new
 
-    def _training_schedule(self, *, batch_size, max_epochs, seed, encoder_lr=None):
+    def _training_schedule(self, *, batch_size, max_epochs, seed):
         """This estimator's training hyperparameters as a :class:`Schedule`, on ``device_``."""
         return Schedule(
             lr=self.lr,
@@ -573,7 +569,6 @@ class BaseAttentionEstimator(BaseEstimator):
             max_epochs=max_epochs,
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
-            encoder_lr=encoder_lr,
             device=self.device_,
             mixed_precision=self.mixed_precision,
             data_parallel=self.data_parallel,

@@ -140,9 +140,7 @@ def checksum(payload) -> str:
     for key, tensor in sorted(payload["tensors"].items()):
         digest.update(json.dumps([key, str(tensor.dtype), list(tensor.shape)]).encode())
         if tensor.numel():  # an empty tensor has no bytes (nor a stride to view them)
-            digest.update(
-                tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
-            )
+            digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
 
 

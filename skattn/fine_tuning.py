@@ -55,42 +55,29 @@ torch.nn.Module or None, default=None
         "Why the defaults are what they are" on the benchmarks page); fewer
         epochs shorten the fit.
 
-    freeze : {"none", "encoder", "gradual"}, default="none"
-        Train everything; train the head only; or start with the head and
+    freeze : {"none", "gradual"}, default="none"
+        Train everything from the first epoch; or start with the head and
         unfreeze the blocks from the top (the last block, then the ones
         below, then the tokenizer) at even steps over the first three
         quarters of ``max_epochs``, which it then runs in full (so no rows
-        are held out for early stopping: nothing stops on them). On a 2-split
-        screen of 14 sets of the benchmark suite, pretrained on the rows
-        themselves: ``"gradual"`` +1.18 +- 0.76 points at 1% labels and
-        +0.24 +- 0.45 at 10%, in about 1.45x the CPU time, worth a try with
-        very few labels; ``"encoder"`` -12.1 and -17.6 (digits -63): an
-        encoder pretrained by masked reconstruction is no feature extractor
-        for the head alone on these tables
-        (``benchmarks/results/ablation_knobs_issue29.md``). With an encoder
-        pretrained on a larger table (``pretrained=``; ``large26``'s 15,000
-        rows, a task of 1,500 of them, 2 splits,
-        ``benchmarks/results/transfer_freeze.md``), ``"gradual"`` is the
-        case: 59.9% and 72.4% at 1% and 10% labels against 55.1% and 67.6%
-        with ``"none"`` and 55.9% and 69.9% without pretraining;
-        ``"encoder"`` fell to 20.3% and 16.6%.
-
-    encoder_lr : float or None, default=None
-        Learning rate of the pretrained tokenizer and encoder; None uses
-        ``lr`` (the head's). An encoder pretrained on the rows being
-        classified (``pretrained=None``) has to move: ``encoder_lr=1e-4``
-        was -3.41 +- 1.65 points at 1% labels and -8.18 +- 2.53 at 10% on
-        a 2-split screen of 14 sets of the benchmark suite
-        (``benchmarks/results/ablation_knobs_issue29.md``); with an encoder
-        pretrained on a larger table (see ``freeze``), 48.7% and 61.5%
-        against 55.1% and 67.6% with the head's rate. No case found yet."""
+        are held out for early stopping: nothing stops on them).
+        ``"gradual"`` is the case of an encoder pretrained on a larger
+        table (``pretrained=``; ``large26``'s 15,000 rows, a task of 1,500
+        of them, 2 splits, ``benchmarks/results/transfer_freeze.md``):
+        59.9% and 72.4% at 1% and 10% labels against 55.1% and 67.6% with
+        ``"none"`` and 55.9% and 69.9% without pretraining. Pretrained on
+        the rows themselves, a 2-split screen of 14 sets of the benchmark
+        suite gave +1.18 +- 0.76 points at 1% labels and +0.24 +- 0.45 at
+        10%, in about 1.45x the CPU time: worth a try with very few labels
+        (``benchmarks/results/ablation_knobs_issue29.md``).
+        Training the head alone, or the encoder at a lower learning rate,
+        paid in neither case (same files) and is not offered."""
 
 
 _FINE_TUNE_CONSTRAINTS = {
     "pretrained": [HasMethods(["fit"]), torch.nn.Module, None],
     "pretrain_epochs": [Interval(Real, 1, None, closed="left")],
-    "freeze": [StrOptions({"none", "encoder", "gradual"})],
-    "encoder_lr": [Interval(Real, 0, None, closed="neither"), None],
+    "freeze": [StrOptions({"none", "gradual"})],
 }
 
 
@@ -161,15 +148,13 @@ class _PretrainedWeights:
         held out for early stopping, since nothing would stop on them."""
         return self.estimator.freeze == "gradual"
 
-    def net_options(self, max_epochs, previous):
-        """``(encoder_lr, callbacks)``: the encoder's learning rate and its freezing schedule."""
-        estimator, callbacks = self.estimator, ()
-        if estimator.freeze != "none":
-            module = self._module() if previous is None else previous.module_
-            n_parts = len(module.pretrained_parts())
-            every = unfreeze_every(max_epochs, n_parts) if self.spends_every_epoch else None
-            callbacks = (EncoderFreezing(unfreeze_every=every),)
-        return estimator.encoder_lr, callbacks
+    def callbacks(self, max_epochs, previous):
+        """The freezing schedule's callbacks (none unless ``freeze="gradual"``)."""
+        if not self.spends_every_epoch:
+            return ()
+        module = self._module() if previous is None else previous.module_
+        n_parts = len(module.pretrained_parts())
+        return (EncoderFreezing(unfreeze_every=unfreeze_every(max_epochs, n_parts)),)
 
     def initialise(self, net):
         """Load the pretrained weights into the new net (an external encoder is in it already)."""
@@ -330,7 +315,6 @@ class FineTuneClassifier(AttentionSelfTrainingClassifier):
         pretrained=None,
         pretrain_epochs=100,
         freeze="none",
-        encoder_lr=None,
         d_token=32,
         n_blocks=2,
         n_heads=2,
@@ -409,7 +393,6 @@ class FineTuneClassifier(AttentionSelfTrainingClassifier):
         self.pretrained = pretrained
         self.pretrain_epochs = pretrain_epochs
         self.freeze = freeze
-        self.encoder_lr = encoder_lr
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -491,7 +474,6 @@ class FineTuneRegressor(AttentionRegressor):
         pretrained=None,
         pretrain_epochs=100,
         freeze="none",
-        encoder_lr=None,
         d_token=32,
         n_blocks=2,
         n_heads=4,
@@ -546,7 +528,6 @@ class FineTuneRegressor(AttentionRegressor):
         self.pretrained = pretrained
         self.pretrain_epochs = pretrain_epochs
         self.freeze = freeze
-        self.encoder_lr = encoder_lr
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -405,9 +405,7 @@ def test_predictions_average_the_tempered_network_and_the_labels_only_one(few_la
         + fitted.labels_only_.predict_proba(X_test)
     ) / 2
     np.testing.assert_allclose(fitted.predict_proba(X_test), expected)
-    np.testing.assert_array_equal(
-        fitted.predict(X_test), fitted.classes_[expected.argmax(axis=1)]
-    )
+    np.testing.assert_array_equal(fitted.predict(X_test), fitted.classes_[expected.argmax(axis=1)])
 
 
 def test_tempering_matches_the_labels_only_confidence_on_the_unlabeled_rows(few_labels, fitted):

@@ -56,8 +56,7 @@ class Schedule:
     validation data the best weights are kept and restored at the end.
     Without it, ``tol`` ends training once the training loss has not fallen
     by a share ``tol`` below its best for ``n_iter_no_change`` epochs (None:
-    all ``max_epochs``). ``encoder_lr`` is the learning rate of the
-    tokenizer and the encoder (the head keeps ``lr``), for fine-tuning.
+    all ``max_epochs``).
     ``data_parallel`` trains over the processes of ``accelerate launch``
     (``device`` is then this process's, see :func:`join_processes`).
     """
@@ -70,7 +69,6 @@ class Schedule:
     device: str
     random_state: int
     tol: float | None = None
-    encoder_lr: float | None = None
     mixed_precision: bool = False
     data_parallel: bool = False
     verbose: int = 0
@@ -149,23 +147,6 @@ def make_net(job, valid_data=None):
                 threshold_mode="rel",
             )
         )
-    param_groups = list(_NO_DECAY)
-    if schedule.encoder_lr is not None:
-        # skorch gives a parameter to the first group whose pattern matches.
-        encoder_groups = [
-            ("tokenizer.*", {"weight_decay": 0.0}),
-            ("latents.latents", {"weight_decay": 0.0}),
-        ]
-        for part in ("encoder", "latents"):  # latent tokens, when in use, belong to the encoder
-            encoder_groups += [
-                (f"{part}.*norm*", {"weight_decay": 0.0}),
-                (f"{part}.*bias", {"weight_decay": 0.0}),
-                (f"{part}.*", {}),
-            ]
-        param_groups = [
-            (pattern, {**options, "lr": schedule.encoder_lr})
-            for pattern, options in encoder_groups
-        ] + param_groups
     net_class, net_params = objective.net_class, dict(objective.params)
     if schedule.data_parallel:
         net_class = DATA_PARALLEL[net_class]
@@ -177,7 +158,7 @@ def make_net(job, valid_data=None):
         job.module,
         criterion=objective.criterion,
         optimizer=torch.optim.AdamW,
-        optimizer__param_groups=param_groups,
+        optimizer__param_groups=list(_NO_DECAY),
         lr=schedule.lr,
         optimizer__weight_decay=schedule.weight_decay,
         # One fused kernel for all parameters instead of a loop of small

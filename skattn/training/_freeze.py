@@ -1,4 +1,4 @@
-"""Freezing the pretrained part of a network while its head trains."""
+"""Gradual unfreezing: the pretrained part of a network joins the training from the top."""
 
 import math
 
@@ -10,32 +10,26 @@ class EncoderFreezing(Callback):
 
     Parameters
     ----------
-    unfreeze_every : int or None
+    unfreeze_every : int
         Epochs between unfreezing steps, over the module's
         ``pretrained_parts()`` (top first: the last block and final norm,
-        the blocks below it, the tokenizer). None keeps them all frozen (only
-        the head trains).
+        the blocks below it, the tokenizer). The first ``unfreeze_every``
+        epochs train the head alone.
 
     Examples
     --------
-    >>> EncoderFreezing(unfreeze_every=None).n_trainable_parts(epoch=100)
-    0
     >>> [EncoderFreezing(unfreeze_every=5).n_trainable_parts(epoch=e) for e in (1, 6, 11)]
     [0, 1, 2]
     """
 
-    def __init__(self, unfreeze_every=None):
+    # The schedule needs all ``max_epochs``: a plateau of the network while
+    # parts are still frozen is no reason to stop (see :func:`make_net`).
+    spends_every_epoch = True
+
+    def __init__(self, unfreeze_every):
         self.unfreeze_every = unfreeze_every
 
-    @property
-    def spends_every_epoch(self):
-        """Whether the schedule needs all ``max_epochs``: a plateau of the network
-        while parts are still frozen is no reason to stop (see :func:`make_net`)."""
-        return self.unfreeze_every is not None
-
     def n_trainable_parts(self, epoch):
-        if self.unfreeze_every is None:
-            return 0
         return (epoch - 1) // self.unfreeze_every
 
     def on_epoch_begin(self, net, **kwargs):
