@@ -100,7 +100,7 @@ def balanced_densest(
     quota_rows : int, optional
     seed : int, default=0
         Draws the reference rows of a class with more than
-        ``DENSITY_REFERENCE_ROWS`` labels.
+        ``DENSITY_REFERENCE_ROWS`` labels (each class its own draw).
 
     Returns
     -------
@@ -109,20 +109,24 @@ def balanced_densest(
     """
     quota_rows = len(candidates) if quota_rows is None else quota_rows
     quotas = class_quotas(np.bincount(labels, minlength=n_classes), quota_rows)
-    rng = np.random.RandomState(seed)
-    chosen, best = [], None
-    for c in np.unique(prediction):
+
+    def ranked(c):
+        """Class c's candidates, best first, and the best score."""
         mine = np.flatnonzero(prediction == c)
         reference = labeled[labels == c]
         if len(reference) > DENSITY_REFERENCE_ROWS:
+            rng = np.random.RandomState([seed, c])  # the class's draw, whichever classes rank
             reference = rng.choice(reference, DENSITY_REFERENCE_ROWS, replace=False)
         score = confidence[mine] * relative_density(points[candidates[mine]], points[reference])
         # Equal scores (densities that underflow to 0 far from the labels) go by confidence.
-        order = mine[np.lexsort((-confidence[mine], -score))]
-        chosen.append(order[: quotas[c]])
-        if best is None or score.max() > best[1]:
-            best = order[0], score.max()
-    chosen = np.concatenate(chosen) if chosen else np.empty(0, dtype=int)
-    if len(chosen) == 0 and best is not None:
-        chosen = np.array([best[0]])
-    return np.sort(chosen)
+        return mine[np.lexsort((-confidence[mine], -score))], score.max()
+
+    predicted = np.unique(prediction)
+    # Only classes with a quota are ranked: the density is the costly part.
+    chosen = [ranked(c)[0][: quotas[c]] for c in predicted if quotas[c] > 0]
+    if chosen:
+        return np.sort(np.concatenate(chosen))
+    if len(predicted) == 0:
+        return np.empty(0, dtype=int)
+    order, _ = max((ranked(c) for c in predicted), key=lambda pair: pair[1])
+    return order[:1]
