@@ -22,6 +22,9 @@ compared with the estimator's own on the same self-trained networks:
     OMP_NUM_THREADS=1 python labels_only_member.py --refit-member member/ \
         --out budget/ --param max_epochs=100 --param n_iter_no_change=10 --param tol=None
     python labels_only_member.py --report budget/
+
+``--members K`` refits it as an ensemble of K members instead of
+``AttentionClassifier``'s 4 (what the ensemble costs and buys).
 """
 
 import argparse
@@ -29,6 +32,7 @@ import ast
 import time
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -56,8 +60,12 @@ def collect(datasets, fractions, out):
         print(path.stem, flush=True)
 
 
-def refit_member(stored_directory, datasets, out, params):
-    """Copy the stored splits to ``out`` with a labels-only member fitted with ``params``."""
+def refit_member(stored_directory, datasets, out, params, members=None):
+    """Copy the stored splits to ``out`` with a labels-only member fitted with ``params``
+    (and ``members`` ensemble members, when given)."""
+    if members is not None:
+        with mock.patch("skattn.supervised.ENSEMBLE_MEMBERS", members):
+            return refit_member(stored_directory, datasets, out, params)
     out.mkdir(parents=True, exist_ok=True)
     for name in datasets:
         paths = sorted(Path(stored_directory).glob(f"{name}_0.*.npz"))
@@ -211,10 +219,11 @@ def main():
     parser.add_argument("--records", type=Path, help="write semi_supervised.py's raw rows here")
     parser.add_argument("--refit-member", type=Path, help="stored splits to refit the member of")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--members", type=int, help="ensemble members of the refitted member")
     args = parser.parse_args()
     if args.refit_member:
         params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.param)}
-        refit_member(args.refit_member, args.datasets, args.out, params)
+        refit_member(args.refit_member, args.datasets, args.out, params, args.members)
     elif args.out:
         collect(args.datasets, args.fractions, args.out)
     if args.report:
