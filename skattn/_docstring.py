@@ -87,7 +87,12 @@ _network_parameters = """d_token : int, default=32
         ``"auto"`` is 64 (latents above 64 numeric columns); the choice is
         resolved at fit into ``max_tokens_`` and ``n_latents_``. Only for
         ``tokenizer="feature"``: patches and sequence steps keep their
-        tokens.
+        tokens. Lower it where fit time matters more than the last point:
+        on a 128-column table 32 latents cost 0.7 points for half the
+        epoch time, and on digits' 64 columns 32 latents cost 1.8 points;
+        None pays its quadratic cost only where columns are few (256
+        columns: 3.9x the epoch time of 64 latents;
+        ``benchmarks/results/wide_tables.md``).
 
     onehot_blocks : "auto", None or list of list, default="auto"
         Numeric columns that one-hot encode one categorical column (as
@@ -139,7 +144,12 @@ _training_parameters = """lr : float, default=1e-3
         ``n_iter_no_change`` epochs; the best weights are then restored from
         memory (no files are written). ``"auto"`` does so when there are at
         least 1000 training rows: a tenth of fewer rows is too noisy to stop
-        on, and training for ``max_epochs`` serves small sets better.
+        on, and training for ``max_epochs`` serves small sets better. False
+        instead (all ``max_epochs``) was -0.18 +- 0.57 points on 4 fully
+        labeled sets of 1,100-4,100 training rows (``AttentionClassifier``,
+        2 splits) in about 1.4x the CPU time: +1.7 on the largest
+        (phoneme), -2.0 on contraceptive; worth a try on a table of several
+        thousand rows (``benchmarks/results/ablation_knobs_issue29.md``).
 
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping (named and
@@ -151,7 +161,7 @@ _training_parameters = """lr : float, default=1e-3
 
     n_iter_no_change : int, default={n_iter_no_change}
         Patience, in epochs: of early stopping, and of the plateau test
-        below (``tol``).
+        below (``tol``).{n_iter_no_change_doc}
 
     tol : float or None, default={tol}
         Without early stopping, training ends when the training loss (the
@@ -352,6 +362,11 @@ SELF_TRAINING_DEFAULTS = dict(
     "        batch, and on the benchmark suite two heads were as accurate and faster\n"
     '        (figures: "Why the defaults are what they are" on the benchmarks page).',
     n_iter_no_change=3,
+    n_iter_no_change_doc="With self-training, 6 lets round 0 train on: +0.52 +- 0.36 points\n"
+    "        at 1% labels (``motif60`` +5.5, spambase +1.7) and +0.09 +- 0.28 at 10%\n"
+    "        on a 2-split screen of the benchmark suite, in about 1.1x the CPU time:\n"
+    "        worth a try with very few labels where fit time matters less\n"
+    "        (``benchmarks/results/ablation_knobs_issue29.md``).",
     tol=0.01,
     tol_doc="Self-training's round 0 ends on such a plateau: its training loss\n"
     "        keeps a floor (the consistency and reconstruction terms), and the last\n"
@@ -378,11 +393,15 @@ def shared_docs_with(
     max_epochs=100,
     max_epochs_doc="Maximum number of passes over the training rows.",
     n_heads=4,
-    n_heads_doc="",
+    n_heads_doc="Two were level for :class:`AttentionClassifier` (its default) in\n"
+    "        0.8x the CPU time (``benchmarks/results/ac_heads_issue29.md``); not\n"
+    "        measured here.",
     epochs_per_round=2,
     max_iter=10,
     max_iter_doc="",
     n_iter_no_change=10,
+    n_iter_no_change_doc="With early stopping, 20 was level (+0.11 +- 0.19 points on the\n"
+    "        4 sets of ``early_stopping``'s screen) in about 1.2x the CPU time.",
     tol=None,
     tol_doc="",
     n_iter_doc="Number of epochs run.",
@@ -397,6 +416,7 @@ def shared_docs_with(
             max_epochs=max_epochs,
             max_epochs_doc=max_epochs_doc,
             n_iter_no_change=n_iter_no_change,
+            n_iter_no_change_doc=f"\n        {n_iter_no_change_doc}",
             tol=tol,
             tol_doc=tol_doc and f"\n        {tol_doc}",
         ),
