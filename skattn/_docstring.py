@@ -283,10 +283,17 @@ _self_training_parameters = """class_weight : dict, "balanced" or None, default=
         density among the class's labeled rows (CAST, Kim et al., 2024). On
         the benchmark suite (17 sets and ``motif60``, 5 splits) that was
         +0.33 +- 0.15 points at 1% labels and -0.02 +- 0.12 at 10% against
-        taking every row above the thresholds.
+        taking every row above the thresholds. ``"k_best"`` is scikit-learn's
+        rule, kept for its users: -0.55 +- 0.56 and -0.38 +- 0.28 points
+        against ``"threshold"`` on a 2-split screen (digits -9.2 at 1%),
+        in about 0.85x the CPU time
+        (``benchmarks/results/ablation_knobs_issue29.md``).
 
     k_best : int, default=10
-        Rows pseudo-labeled per round with ``criterion="k_best"``.
+        Rows pseudo-labeled per round with ``criterion="k_best"``, as
+        scikit-learn's ``SelfTrainingClassifier``; with the default 3
+        rounds, 30 pseudo-labels in all (see ``criterion`` for how that
+        rule compares).
 
     max_iter : int or None, default={max_iter}
         Maximum number of pseudo-labeling rounds; None runs until no row is
