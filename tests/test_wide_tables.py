@@ -78,7 +78,7 @@ def test_latent_model_finds_the_informative_column(wide):
 
 def test_attention_maps_reach_the_columns_through_the_latents(wide):
     maps = wide.attention_maps(X_WIDE[:5])
-    assert maps.shape == (5, 2, 4, 100)
+    assert maps.shape == (5, wide.n_blocks, wide.n_heads, 100)  # rows, blocks, heads, columns
     np.testing.assert_allclose(maps.sum(axis=-1), 1.0, atol=1e-5)
 
 
@@ -89,7 +89,7 @@ def test_categorical_columns_keep_their_own_tokens():
     clf = AttentionClassifier(max_tokens=4, d_token=8, max_epochs=1, random_state=0).fit(X, y)
     assert clf.n_latents_ == 4
     assert list(clf.explain(X[:3]).columns) == list(X.columns)
-    assert clf.attention_maps(X[:3]).shape == (3, 2, 4, 31)
+    assert clf.attention_maps(X[:3]).shape == (3, clf.n_blocks, clf.n_heads, 31)
 
 
 def test_self_training_reconstructs_through_the_latents():
