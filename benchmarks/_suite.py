@@ -124,15 +124,18 @@ def splits(y, fraction, n_repeats=N_SPLITS):
     for repeat, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
         if repeat >= n_repeats:
             return
-        rng = np.random.RandomState(repeat)
-        y_train = y[train]
-        keep = np.zeros(len(train), dtype=bool)
-        for label in np.unique(y_train):
-            members = np.flatnonzero(y_train == label)
-            n_keep = max(2, round(fraction * len(members)))
-            keep[rng.choice(members, size=min(n_keep, len(members)), replace=False)] = True
-        y_partial = np.where(keep, y_train, -1)
-        yield repeat, train, test, y_partial
+        yield repeat, train, test, keep_labels(y[train], fraction, np.random.RandomState(repeat))
+
+
+def keep_labels(y, fraction, rng):
+    """y with -1 except for ``round(fraction * class size)`` rows per class (at least 2),
+    drawn from ``rng``."""
+    keep = np.zeros(len(y), dtype=bool)
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        n_keep = max(2, round(fraction * len(members)))
+        keep[rng.choice(members, size=min(n_keep, len(members)), replace=False)] = True
+    return np.where(keep, y, -1)
 
 
 def pending(datasets, fractions, out):

@@ -30,20 +30,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
-from _suite import load, splits
+from _suite import keep_labels, load, splits
 from sklearn.frozen import FrozenEstimator
 
 from skattn import AttentionSelfTrainingClassifier, FineTuneClassifier, MaskedAttentionPretrainer
-
-
-def task_labels(y_task, fraction, rng):
-    """-1 except for ``round(fraction * class size)`` rows per class (at least 2)."""
-    y_partial = np.full_like(y_task, -1)
-    for label in np.unique(y_task):
-        members = np.flatnonzero(y_task == label)
-        n_keep = min(len(members), max(2, round(fraction * len(members))))
-        y_partial[rng.choice(members, n_keep, replace=False)] = label
-    return y_partial
 
 
 def methods(pretrainer, seed):
@@ -66,7 +56,7 @@ def run(repeats, fractions, task_rows):
         rng = np.random.RandomState(repeat)
         task = rng.choice(train, task_rows, replace=False)
         for fraction in fractions:
-            y_partial = task_labels(y[task], fraction, rng)
+            y_partial = keep_labels(y[task], fraction, rng)
             for name, make in methods(pretrainer, repeat).items():
                 start = time.process_time()
                 with warnings.catch_warnings():

@@ -432,7 +432,7 @@ def shared_docs_with(
             max_epochs=max_epochs,
             max_epochs_doc=max_epochs_doc,
             n_iter_no_change=n_iter_no_change,
-            n_iter_no_change_doc=f"\n        {n_iter_no_change_doc}",
+            n_iter_no_change_doc=n_iter_no_change_doc and f"\n        {n_iter_no_change_doc}",
             tol=tol,
             tol_doc=tol_doc and f"\n        {tol_doc}",
         ),

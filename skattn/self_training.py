@@ -594,9 +594,10 @@ class _Rounds:
         pool = np.flatnonzero(self.labeled_iter == -1)
         given = np.flatnonzero(self.labeled_iter == 0)
         spread, spread_weight = None, 0.0
+        learns = len(pool) > 0 and estimator.max_iter != 0
         # Once, for the choice of pseudo-labels, the trust test and the spreading.
-        points = as_points(X) if len(pool) and estimator.max_iter != 0 else None
-        if estimator.propagation_weight > 0 and len(pool) and estimator.max_iter != 0:
+        points = as_points(X) if learns else None
+        if learns and estimator.propagation_weight > 0:
             spread_weight = estimator.propagation_weight
             if estimator.adaptive_propagation:
                 self.trust = spreading_trust(points, y, n_classes, seed=seed)
